@@ -1,0 +1,104 @@
+"""The ``npx2020`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import NPXError
+
+
+def _cmd_add(args) -> int:
+    from .store import get_store
+
+    store = get_store({"store": args.store} if args.store else None)
+    for path in args.files:
+        uri, new = store.add_file(path, link=args.link, progress=None)
+        print(f"{uri}\t{'added' if new else 'already in store (confirmed)'}: {path}")
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from .config import default_store_dir
+    from .serve import make_server
+
+    root = args.root or default_store_dir()
+    server = make_server(root, args.host, args.port, quiet=not args.verbose)
+    host, port = server.server_address[:2]
+    print(f"serving {root} at http://{host}:{port} (read-only; Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    from .store import get_store
+
+    store = get_store({"store": args.store} if args.store else None)
+    for uri in args.uris:
+        n = store.fetch(uri, progress=None)
+        print(f"{uri}\tfetched {n} bytes; complete in {store.own.path}")
+    return 0
+
+
+def _cmd_cache(args) -> int:
+    from .store import get_store
+
+    store = get_store({"store": args.store} if args.store else None)
+    blobs = store.own.cached_blobs()
+    total = sum(s for _, s, _ in blobs)
+    print(f"store: {store.own.path}")
+    print(f"cached (evictable) blobs: {len(blobs)}, {total / 1e9:.3f} GB; cap: "
+          f"{store.config.cache_max / 1e9 if store.config.cache_max else 'none'}"
+          f"{' GB' if store.config.cache_max else ''}")
+    if args.clear:
+        left = store.own.evict(0)
+        print(f"cleared; {left} bytes of cache left (added files are kept)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="npx2020", description="The neuropixels-data-sep-2020 collection as an intake catalog.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("add", help="hash a local file, write its manifest and put it in the store")
+    a.add_argument("files", nargs="+")
+    a.add_argument("--link", nargs="?", const="hard", choices=["hard", "sym"],
+                   help="link instead of copying (hard link by default; 'sym' across filesystems)")
+    a.add_argument("--store", help="store root (default: $NPX2020_STORE or the user cache dir)")
+    a.set_defaults(func=_cmd_add)
+
+    s = sub.add_parser("serve", help="serve a store over HTTP (read-only, with Range)")
+    s.add_argument("root", nargs="?", help="store root (default: our store)")
+    s.add_argument("--port", type=int, default=8080, help="port (0: any free port; default 8080)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--verbose", action="store_true", help="log every request")
+    s.set_defaults(func=_cmd_serve)
+
+    f = sub.add_parser("fetch", help="download every byte of URIs or catalog entries into the store")
+    f.add_argument("uris", nargs="+")
+    f.add_argument("--store")
+    f.set_defaults(func=_cmd_fetch)
+
+    c = sub.add_parser("cache", help="show (or --clear) the cache of our store")
+    c.add_argument("--clear", action="store_true", help="remove all cached blobs except added files")
+    c.add_argument("--store")
+    c.set_defaults(func=_cmd_cache)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (NPXError, ValueError, FileNotFoundError, PermissionError) as err:
+        print(f"npx2020 {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""Bytes by content address: local roots first, then mirrors; every fetched chunk verified, then cached.
+
+``Store.read(uri, start, end)`` is the one entry point the layers above use. For a file with a manifest,
+the range is mapped onto the manifest's chunks; each chunk comes from the first local root that has the
+whole file or the chunk, else from a mirror (a ranged GET of the whole file, or the chunk's own blob),
+is checked against its sha1, cached in our store under that sha1, and sliced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+from .config import StoreConfig
+from .errors import ContentNotFound, FetchError, IntegrityError
+from .local import OwnStore, ReadRoot
+from .manifest import CHUNK_SIZE, MANIFEST_THRESHOLD, Chunk, Manifest
+from .mirror import Mirror, PermanentError, TransientError
+from .uri import ContentURI, format_uri, parse_uri
+
+__all__ = ["Store", "Added", "get_store", "sha1_of"]
+
+_instances: dict[StoreConfig, "Store"] = {}
+_instances_lock = threading.Lock()
+_HOW_TO = ("Obtain the file from its original source and run `npx2020 add FILE`, or set NPX2020_MIRRORS "
+           "to the base URL of a server holding the store (e.g. one started with `npx2020 serve`).")
+
+
+def get_store(storage_options: dict | None = None) -> "Store":
+    """The process-wide :class:`Store` for these ``storage_options`` merged over the environment."""
+    return _from_config(StoreConfig.from_options(storage_options))
+
+
+def sha1_of(data) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def _pread_into(path: str, offset: int, out: memoryview) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = 0
+        while got < len(out):
+            k = os.preadv(fd, [out[got:]], offset + got)
+            if k == 0:
+                raise IntegrityError(f"local file {path} is shorter than expected (EOF at byte {offset + got})")
+            got += k
+    finally:
+        os.close(fd)
+
+
+class Store:
+    """Content-addressed bytes from local roots and HTTP mirrors.
+
+    Use :func:`get_store` to share one instance per configuration in a process. Instances pickle as
+    their configuration, so dask workers rebuild their own (sessions and pools are never pickled).
+    """
+
+    def __init__(self, config: StoreConfig | None = None):
+        self.config = config or StoreConfig.from_options()
+        self.own = OwnStore(self.config.store, self.config.cache_max)
+        self.roots = [self.own] + [ReadRoot(r) for r in self.config.read_roots]
+        self.mirrors = [Mirror(m, self.config.timeout, self.config.parallel) for m in self.config.mirrors]
+        self._manifests: dict[str, Manifest] = {}
+        self._missing: set[tuple[str, str]] = set()  # (mirror base, sha1) known to be absent
+        self._inflight: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self.stats = {"bytes_fetched": 0, "chunks_fetched": 0, "chunk_hits": 0, "requests": 0, "retries": 0}
+
+    def __reduce__(self):
+        return (_from_config, (self.config,))
+
+    def __repr__(self) -> str:
+        return f"Store(store={self.config.store!r}, mirrors={list(self.config.mirrors)})"
+
+    # -- lookup ---------------------------------------------------------------------------------------
+    def locate(self, sha1: str) -> str | None:
+        """Local path of a whole blob in any root (ours first), or ``None``."""
+        for root in self.roots:
+            p = root.locate(sha1)
+            if p:
+                return p
+        return None
+
+    def _where(self) -> str:
+        roots = ", ".join(str(r.path) for r in self.roots)
+        mirrors = ", ".join(m.base for m in self.mirrors) or "none configured (NPX2020_MIRRORS)"
+        return f"local stores searched: {roots}; mirrors: {mirrors}"
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+    # -- whole blobs (small files, manifests, directory objects) --------------------------------------
+    def load_bytes(self, sha1: str, uri: str | None = None) -> bytes:
+        """Whole blob ``sha1``: read locally, or fetched whole from a mirror, verified and cached."""
+        path = self.locate(sha1)
+        if path:
+            with open(path, "rb") as f:
+                return f.read()
+        with self.own.lock(sha1):
+            path = self.locate(sha1)
+            if path:
+                with open(path, "rb") as f:
+                    return f.read()
+            data = bytes(self._fetch_verified(sha1, None, sha1, uri or f"sha1://{sha1}"))
+            self.own.put(sha1, data)
+        return data
+
+    def manifest(self, sha1: str, file_sha1: str | None = None) -> Manifest:
+        """The parsed manifest blob ``sha1`` (checked to describe ``file_sha1`` when given)."""
+        m = self._manifests.get(sha1)
+        if m is None:
+            m = Manifest.from_bytes(self.load_bytes(sha1), name=f"manifest {sha1}")
+            self._manifests[sha1] = m
+        if file_sha1 and m.sha1 != file_sha1:
+            raise IntegrityError(f"manifest {sha1} describes file {m.sha1}, not {file_sha1}; the URI is inconsistent")
+        return m
+
+    def resolve(self, uri: str | ContentURI) -> ContentURI:
+        """Turn a ``sha1dir://`` URI into the ``sha1://`` URI of the file it names."""
+        u = parse_uri(uri)
+        if u.scheme != "sha1dir":
+            return u
+        node = json.loads(self.load_bytes(u.sha1, str(u)))
+        parts = u.label.split("/")
+        for part in parts[:-1]:
+            node = node.get("dirs", {}).get(part)
+            if node is None:
+                raise ContentNotFound(f"{u}: no directory {part!r} in directory object {u.sha1}")
+        entry = node.get("files", {}).get(parts[-1])
+        if entry is None:
+            raise ContentNotFound(f"{u}: no file {parts[-1]!r} in directory object {u.sha1}")
+        return ContentURI("sha1", entry["sha1"], parts[-1])
+
+    def size(self, uri: str | ContentURI) -> int:
+        """Size in bytes of the file a URI names."""
+        u = self.resolve(uri)
+        if u.chunk_of:
+            return u.chunk_of[2] - u.chunk_of[1]
+        path = self.locate(u.sha1)
+        if path:
+            return os.path.getsize(path)
+        if u.manifest:
+            return self.manifest(u.manifest, u.sha1).size
+        errors = []
+        for m in self.mirrors:
+            try:
+                n = m.size(u.sha1)
+            except (TransientError, PermanentError) as err:
+                errors.append(str(err))
+                continue
+            if n is not None:
+                return n
+        raise ContentNotFound(f"{u}: not found. {self._where()}. {'; '.join(errors)} {_HOW_TO}")
+
+    def has_local(self, uri: str | ContentURI) -> bool:
+        """True when every byte of the file is in a local root (whole file or all its chunks)."""
+        u = self.resolve(uri)
+        if self.locate(u.sha1):
+            return True
+        if u.manifest:
+            try:
+                m = self.manifest(u.manifest, u.sha1)
+            except ContentNotFound:
+                return False
+            return all(self.locate(c.sha1) for c in m.chunks)
+        return False
+
+    # -- ranged reads ---------------------------------------------------------------------------------
+    def read(self, uri: str | ContentURI, start: int = 0, end: int | None = None) -> bytearray:
+        """Bytes ``[start, end)`` of the file named by ``uri`` (``end`` is clipped to the file size)."""
+        u = self.resolve(uri)
+        size = self.size(u)
+        end = size if end is None else min(end, size)
+        if start < 0 or start > size or end < start:
+            raise ValueError(f"byte range [{start}, {end}) is outside {u} of {size} bytes")
+        out = bytearray(end - start)
+        self.read_into(u, start, memoryview(out))
+        return out
+
+    def read_into(self, uri: str | ContentURI, start: int, out: memoryview) -> None:
+        """Fill ``out`` with bytes ``[start, start + len(out))`` of the file (no clipping)."""
+        u = self.resolve(uri)
+        out = memoryview(out).cast("B")
+        end = start + len(out)
+        if u.chunk_of:
+            parent, s, e = u.chunk_of
+            if end > e - s:
+                raise ValueError(f"byte range [{start}, {end}) is outside chunk {u} of {e - s} bytes")
+            chunk = Chunk(s, e, u.sha1)
+            self._read_chunk_into(parent, chunk, start, end, out, str(u))
+            return
+        path = self.locate(u.sha1)
+        if path:
+            try:
+                _pread_into(path, start, out)
+                return
+            except FileNotFoundError:
+                pass  # evicted meanwhile; fall through to the remote path
+        if not u.manifest:
+            data = self.load_bytes(u.sha1, str(u))
+            if end > len(data):
+                raise ValueError(f"byte range [{start}, {end}) is outside {u} of {len(data)} bytes")
+            out[:] = data[start:end]
+            return
+        m = self.manifest(u.manifest, u.sha1)
+        if end > m.size:
+            raise ValueError(f"byte range [{start}, {end}) is outside {u} of {m.size} bytes")
+        chunks = m.chunks_for(start, end)
+        jobs = []
+        for c in chunks:
+            a, b = max(start, c.start), min(end, c.end)
+            jobs.append((c, a, b, out[a - start:b - start]))
+        if len(jobs) == 1 or all(self.locate(c.sha1) for c, *_ in jobs):
+            for c, a, b, view in jobs:
+                self._read_chunk_into(u.sha1, c, a - c.start, b - c.start, view, str(u))
+            return
+        futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view, str(u))
+                   for c, a, b, view in jobs]
+        for f in futures:
+            f.result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.config.parallel, thread_name_prefix="npx2020-fetch")
+            return self._pool
+
+    def _read_chunk_into(self, file_sha1: str, chunk: Chunk, a: int, b: int, out: memoryview, uri: str) -> None:
+        """Bytes ``[a, b)`` within ``chunk`` of file ``file_sha1`` into ``out``."""
+        path = self.locate(chunk.sha1)
+        if path:
+            try:
+                _pread_into(path, a, out)
+                self._count("chunk_hits")
+                self.own.touch(chunk.sha1)
+                return
+            except FileNotFoundError:
+                pass
+        data = self.fetch_chunk(file_sha1, chunk, uri)
+        out[:] = memoryview(data)[a:b]
+
+    def fetch_chunk(self, file_sha1: str, chunk: Chunk, uri: str) -> bytes | bytearray:
+        """A whole chunk, verified and cached; concurrent callers (threads or processes) fetch it once."""
+        with self._lock:
+            fut = self._inflight.get(chunk.sha1)
+            owner = fut is None
+            if owner:
+                fut = self._inflight[chunk.sha1] = Future()
+        if not owner:
+            return fut.result()
+        try:
+            with self.own.lock(chunk.sha1):
+                path = self.locate(chunk.sha1)
+                if path:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    self._count("chunk_hits")
+                else:
+                    data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri)
+                    self.own.put(chunk.sha1, data)
+                    self._count("chunks_fetched")
+            fut.set_result(data)
+            return data
+        except BaseException as err:
+            fut.set_exception(err)
+            raise
+        finally:
+            with self._lock:
+                self._inflight.pop(chunk.sha1, None)
+
+    def _fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str):
+        """Fetch from mirrors (the parent's byte range first, then the blob itself) until sha1 == ``expect``."""
+        if not self.mirrors:
+            raise ContentNotFound(f"{uri}: blob {blob} is not in any local store and no mirror is configured. "
+                                  f"{self._where()}. {_HOW_TO}")
+        errors: list[str] = []
+        for mirror in self.mirrors:
+            sources = []
+            if parent_range is not None:
+                sources.append(parent_range)
+            sources.append((blob, None, None))
+            for src_sha1, s, e in sources:
+                if (mirror.base, src_sha1) in self._missing:
+                    continue
+                data = self._try_mirror(mirror, src_sha1, s, e, expect, errors)
+                if data is not None:
+                    return data
+        what = f"bytes {parent_range[1]}-{parent_range[2] - 1} (chunk {blob})" if parent_range else f"blob {blob}"
+        if errors:
+            raise FetchError(f"{uri}: could not fetch {what}: " + "; ".join(errors[-6:]) +
+                             ". The data was not used or cached. Retry later or try another mirror.")
+        raise ContentNotFound(f"{uri}: {what} is in no local store and on no mirror. {self._where()}. {_HOW_TO}")
+
+    def _try_mirror(self, mirror: Mirror, sha1: str, s, e, expect: str, errors: list[str]):
+        for attempt in range(self.config.retries):
+            if attempt:
+                self._count("retries")
+                time.sleep(min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random()))
+            self._count("requests")
+            try:
+                data = mirror.get(sha1, s, e)
+            except TransientError as err:
+                errors.append(str(err))
+                continue
+            except PermanentError as err:
+                errors.append(str(err))
+                return None
+            if data is None:
+                self._missing.add((mirror.base, sha1))
+                return None
+            got = sha1_of(data)
+            if got == expect:
+                self._count("bytes_fetched", len(data))
+                return data
+            errors.append(f"{mirror.url(sha1)}" + (f" bytes {s}-{e - 1}" if s is not None else "") +
+                          f": sha1 {got} does not match {expect} (corrupt data discarded)")
+        return None
+
+    # -- bulk operations ------------------------------------------------------------------------------
+    def fetch(self, uri: str | ContentURI, progress: bool | None = None) -> int:
+        """Make every chunk of a file local (resumable: present chunks are skipped). Returns bytes fetched."""
+        from .progress import progress_bar
+
+        u = self.resolve(uri)
+        if self.locate(u.sha1):
+            return 0
+        if not u.manifest:
+            return len(self.load_bytes(u.sha1, str(u)))
+        m = self.manifest(u.manifest, u.sha1)
+        todo = [c for c in m.chunks if not self.locate(c.sha1)]
+        fetched = 0
+        with progress_bar(sum(c.size for c in todo), f"fetch {u.label or u.sha1[:12]}", progress) as bar:
+            futures = [self._executor().submit(self.fetch_chunk, u.sha1, c, str(u)) for c in todo]
+            for c, f in zip(todo, futures):
+                f.result()
+                fetched += c.size
+                bar.update(c.size)
+        return fetched
+
+    def put_bytes(self, data: bytes, pin: bool = True) -> str:
+        """Store bytes (pinned by default); returns their sha1."""
+        h = sha1_of(data)
+        if not self.own.locate(h):
+            self.own.put(h, data, pin=pin)
+        elif pin:
+            self.own.pin(h)
+        return h
+
+    def add_file(self, path: str | os.PathLike, link: str | None = None, label: str | None = None,
+                 progress: bool | None = None) -> "Added":
+        """Hash a local file, write its manifest and place it in our store (pinned).
+
+        Parameters
+        ----------
+        path : path-like
+            The file, e.g. a raw ``.bin`` obtained from the original source.
+        link : {None, "hard", "sym"}
+            Copy (default), or link instead of copying (for 80 GB files). A linked file must not change.
+        label : str, optional
+            File name in the URI (default: the file's name).
+
+        Returns
+        -------
+        Added
+            ``uri`` (``sha1://<sha1>/<label>[?manifest=<sha1>]``) and ``new`` (False if it was already there).
+        """
+        from .progress import progress_bar
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"cannot add {path}: no such file")
+        st = path.stat()
+        size = st.st_size
+        whole = hashlib.sha1()
+        chunks = []
+        with open(path, "rb") as f, progress_bar(size, f"hash {path.name}", progress) as bar:
+            for pos in range(0, size, CHUNK_SIZE):
+                data = f.read(min(CHUNK_SIZE, size - pos))
+                if len(data) != min(CHUNK_SIZE, size - pos):
+                    raise IntegrityError(f"{path} changed while being read (short read at byte {pos})")
+                whole.update(data)
+                chunks.append(Chunk(pos, pos + len(data), sha1_of(data)))
+                bar.update(len(data))
+        h = whole.hexdigest()
+        manifest = None
+        if size > MANIFEST_THRESHOLD:
+            m = Manifest(size, h, tuple(chunks))
+            manifest = self.put_bytes(m.to_bytes(), pin=True)
+        new = not self.own.locate(h)
+        if not new:
+            self.own.pin(h)
+        else:
+            self.own.put_file(h, path, link)
+            st2 = path.stat()
+            if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+                os.unlink(self.own.locate(h))
+                raise IntegrityError(f"{path} changed while being added; nothing was kept")
+        return Added(format_uri(sha1=h, label=label or path.name, manifest=manifest), new)
+
+
+class Added(NamedTuple):
+    """What :meth:`Store.add_file` did: the file's URI, and whether it was new to the store."""
+
+    uri: str
+    new: bool
+
+
+def _from_config(config: StoreConfig) -> Store:
+    with _instances_lock:
+        if config not in _instances:
+            _instances[config] = Store(config)
+        return _instances[config]
