@@ -114,11 +114,12 @@ class Store:
             self.own.put(sha1, data)
         return data
 
-    def manifest(self, sha1: str, file_sha1: str | None = None) -> Manifest:
+    def manifest(self, sha1: str, file_sha1: str | None = None, uri: str | None = None) -> Manifest:
         """The parsed manifest blob ``sha1`` (checked to describe ``file_sha1`` when given)."""
         m = self._manifests.get(sha1)
         if m is None:
-            m = Manifest.from_bytes(self.load_bytes(sha1), name=f"manifest {sha1}")
+            where = f"manifest {sha1}" + (f" of {uri}" if uri else "")
+            m = Manifest.from_bytes(self.load_bytes(sha1, where), name=where)
             self._manifests[sha1] = m
         if file_sha1 and m.sha1 != file_sha1:
             raise IntegrityError(f"manifest {sha1} describes file {m.sha1}, not {file_sha1}; the URI is inconsistent")
@@ -149,7 +150,7 @@ class Store:
         if path:
             return os.path.getsize(path)
         if u.manifest:
-            return self.manifest(u.manifest, u.sha1).size
+            return self.manifest(u.manifest, u.sha1, str(u)).size
         errors = []
         for m in self.mirrors:
             try:
@@ -168,7 +169,7 @@ class Store:
             return True
         if u.manifest:
             try:
-                m = self.manifest(u.manifest, u.sha1)
+                m = self.manifest(u.manifest, u.sha1, str(u))
             except ContentNotFound:
                 return False
             return all(self.locate(c.sha1) for c in m.chunks)
@@ -211,7 +212,7 @@ class Store:
                 raise ValueError(f"byte range [{start}, {end}) is outside {u} of {len(data)} bytes")
             out[:] = data[start:end]
             return
-        m = self.manifest(u.manifest, u.sha1)
+        m = self.manifest(u.manifest, u.sha1, str(u))
         if end > m.size:
             raise ValueError(f"byte range [{start}, {end}) is outside {u} of {m.size} bytes")
         chunks = m.chunks_for(start, end)
@@ -335,7 +336,7 @@ class Store:
             return 0
         if not u.manifest:
             return len(self.load_bytes(u.sha1, str(u)))
-        m = self.manifest(u.manifest, u.sha1)
+        m = self.manifest(u.manifest, u.sha1, str(u))
         todo = [c for c in m.chunks if not self.locate(c.sha1)]
         fetched = 0
         with progress_bar(sum(c.size for c in todo), f"fetch {u.label or u.sha1[:12]}", progress) as bar:
