@@ -15,6 +15,10 @@ _LAZY = {
     "Store": ".store",
     "parse_uri": ".uri",
     "format_uri": ".uri",
+    "open_catalog": ".catalog",
+    "catalog_table": ".catalog",
+    "load_recording": ".legacy",
+    "load_sorting": ".legacy",
 }
 
 __all__ = list(_LAZY)

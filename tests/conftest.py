@@ -204,3 +204,42 @@ def tmp_leftovers(store_root: Path) -> list[str]:
     """Files in the store's tmp dir (must be empty after any failure)."""
     d = Path(store_root) / "tmp"
     return sorted(os.listdir(d)) if d.is_dir() else []
+
+
+# -- recordings and sortings -------------------------------------------------------------------------
+REF_3A = {36, 75, 112, 151, 188, 227, 264, 303, 340, 379}
+CX_COLS = [c for c in range(384) if c not in REF_3A]  # 374 mapped columns of a 385-column file
+
+
+def np1_pos(col: int) -> list[float]:
+    return [float([43, 11, 59, 27][col % 4]), float(20 * (col // 2 + 1))]
+
+
+def bin1_object(raw_uri: str, raw_num_channels: int, num_frames: int, cols: list[int], fs: int = 30000) -> dict:
+    n = len(cols)
+    return {"recording_format": "bin1", "data": {
+        "raw": raw_uri, "raw_num_channels": raw_num_channels, "num_frames": num_frames, "samplerate": fs,
+        "channel_ids": list(range(n)),
+        "channel_map": {str(i): cols[i] for i in range(n)},
+        "channel_positions": {str(i): np1_pos(cols[i]) for i in range(n)}}}
+
+
+def make_raw(num_frames: int, raw_num_channels: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(-2000, 2000, (num_frames, raw_num_channels), dtype=np.int16)
+
+
+@pytest.fixture
+def recording(tmp_path):
+    """A 3 s, 385-column recording mapped to 374 channels, in our store with an irregular manifest."""
+    raw = make_raw(90_000, 385, seed=7)
+    data = raw.tobytes()
+    uri = put_file(tmp_path / "own-store", data, irregular_bounds(len(data), seed=5, lo=1_000_000, hi=9_000_000))
+    return bin1_object(uri, 385, 90_000, CX_COLS), raw
+
+
+def write_catalog(path: Path, sources: dict) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump({"metadata": {"version": 1}, "sources": sources}, sort_keys=False))
+    return path

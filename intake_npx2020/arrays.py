@@ -1,0 +1,123 @@
+"""Recording spec → lazy, dask-backed ``xarray.DataArray`` of int16 traces (dims ``time``, ``channel``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .formats.bin1 import Bin1Recording
+from .store import get_store
+
+__all__ = ["LazyTraces", "to_xarray"]
+
+
+class LazyTraces:
+    """A lazy 2-D array over a ``bin1`` recording, in the zarr/h5py idiom (``shape``, ``dtype``, ``__getitem__``).
+
+    Indexing reads only the frames asked for (all raw columns of those frames, as they are interleaved),
+    then keeps the requested channels. It pickles as the spec and storage options, never an open handle.
+    """
+
+    ndim = 2
+    dtype = np.dtype("int16")
+
+    def __init__(self, spec: Bin1Recording, storage_options: dict | None = None):
+        self.spec = spec
+        self.storage_options = storage_options
+        self.shape = (spec.num_frames, spec.num_channels)
+
+    def __reduce__(self):
+        return (LazyTraces, (self.spec, self.storage_options))
+
+    def __repr__(self) -> str:
+        return f"LazyTraces({self.spec.raw}, shape={self.shape})"
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if len(key) > 2 or any(k is Ellipsis for k in key):
+            key = tuple(k for k in key if k is not Ellipsis)
+        tkey, ckey = (key + (slice(None),) * 2)[:2]
+        store = get_store(self.storage_options)
+        if not getattr(self, "_size_checked", False):
+            self.spec.check_size(store)
+            self._size_checked = True
+        channels = None if isinstance(ckey, slice) and ckey == slice(None) else np.arange(self.shape[1])[ckey]
+        if isinstance(tkey, (int, np.integer)):
+            t = int(tkey) + (self.shape[0] if tkey < 0 else 0)
+            if not 0 <= t < self.shape[0]:
+                raise IndexError(f"frame {tkey} is outside {self.spec.raw} of {self.shape[0]} frames")
+            return self.spec.read(store, t, t + 1, channels)[0]
+        if not isinstance(tkey, slice):
+            idx = np.arange(self.shape[0])[tkey]
+            if idx.size == 0:
+                return np.empty((0,) + np.empty(self.shape[1])[ckey].shape, self.dtype)
+            block = self.spec.read(store, int(idx.min()), int(idx.max()) + 1, channels)
+            return block[idx - idx.min()]
+        start, stop, step = tkey.indices(self.shape[0])
+        if step < 0:
+            return self[slice(stop + 1, start + 1), ckey][::-1][::-step]
+        stop = max(start, stop)
+        block = self.spec.read(store, start, stop, channels)
+        return block if step == 1 else block[::step]
+
+
+def _time_index(n: int, fs: float):
+    from xarray.indexes import RangeIndex
+
+    class SampleTimeIndex(RangeIndex):
+        """Time in seconds without materialising it; label selection snaps to the nearest sample."""
+
+        def sel(self, labels, method=None, tolerance=None):
+            return super().sel(labels, method=method or "nearest", tolerance=tolerance)
+
+        def isel(self, indexers):
+            out = super().isel(indexers)
+            return SampleTimeIndex(out.transform) if type(out) is RangeIndex else out
+
+    return SampleTimeIndex.arange(0.0, n / fs, 1.0 / fs, dim="time", coord_name="time")
+
+
+def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: dict | None = None,
+              name: str | None = None, attrs: dict | None = None):
+    """A dask-backed ``xarray.DataArray`` of a recording.
+
+    Parameters
+    ----------
+    spec : Bin1Recording
+    chunk_seconds : float
+        Time extent of one dask chunk (all channels per chunk).
+    storage_options : dict, optional
+        Store/mirror options (see :class:`~intake_npx2020.config.StoreConfig`); default from the environment.
+    name : str, optional
+        Name of the DataArray (e.g. the catalog ID).
+    attrs : dict, optional
+        Extra attributes (e.g. ``gain_to_uV``).
+
+    Returns
+    -------
+    xarray.DataArray
+        int16, dims ``("time", "channel")``, coords ``time`` (s), ``channel``, ``x``, ``y`` (µm).
+    """
+    import dask.array as da
+    import xarray as xr
+    from dask.base import tokenize
+
+    chunk = max(1, int(round(float(chunk_seconds) * spec.sampling_frequency)))
+    lazy = LazyTraces(spec, storage_options)
+    token = tokenize(spec.raw, spec.raw_num_channels, spec.num_frames, spec.columns.tobytes(), chunk,
+                     sorted((storage_options or {}).items(), key=str))
+    data = da.from_array(lazy, chunks=(chunk, spec.num_channels), name=f"npx2020-traces-{token}", asarray=False,
+                         fancy=True, lock=False, meta=np.empty((0, 0), np.int16))
+    coords = xr.Coordinates.from_xindex(_time_index(spec.num_frames, spec.sampling_frequency))
+    coords = coords.assign(channel=("channel", spec.channel_ids), x=("channel", spec.locations[:, 0]),
+                           y=("channel", spec.locations[:, 1]))
+    meta = {"sampling_frequency": spec.sampling_frequency, "uri": spec.raw, "raw_num_channels": spec.raw_num_channels,
+            "units": "ADC counts (raw int16)", "object_sha1": spec.object_sha1}
+    meta.update({k: v for k, v in (attrs or {}).items() if v is not None})
+    arr = xr.DataArray(data, dims=("time", "channel"), coords=coords, name=name, attrs=meta)
+    arr["x"].attrs["units"] = arr["y"].attrs["units"] = "um"
+    arr["time"].attrs["units"] = "s"
+    return arr

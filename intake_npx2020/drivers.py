@@ -1,0 +1,236 @@
+"""Intake drivers (v1 ``DataSource``): ``npx_recording``, ``npx_sorting``, ``npx_drift``.
+
+Arguments are the 2020 index's objects verbatim, so an object pasted into a new catalog entry works.
+``discover()`` and ``describe()`` answer from the catalog alone: no data bytes are read until
+``to_dask()``/``read()`` is computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from intake.source.base import DataSource, Schema
+
+from . import __version__
+from .errors import ContentNotFound
+from .formats import Bin1Recording, load_object, read_drift, read_sorting
+from .store import get_store
+
+__all__ = ["RecordingSource", "SortingSource", "DriftSource"]
+
+
+class _Base(DataSource):
+    version = __version__
+
+    def _store(self):
+        return get_store(self.storage_options or None)
+
+    def _label(self) -> str:
+        return self.metadata.get("id") or self.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._label()!r}>"
+
+    def _close(self):
+        pass
+
+
+class RecordingSource(_Base):
+    """A ``bin1`` recording as a dask-backed ``xarray.DataArray`` (int16, dims ``time``, ``channel``).
+
+    Parameters
+    ----------
+    recording : mapping or str
+        The 2020 ``bin1`` recording object, or the ``sha1://`` URI of its JSON.
+    chunk_seconds : float
+        Time extent of one dask chunk / intake partition (all channels per chunk).
+    storage_options : dict, optional
+        ``store``, ``mirrors``, … (default: ``NPX2020_STORE`` / ``NPX2020_MIRRORS`` from the environment).
+    metadata : dict, optional
+    """
+
+    name = "npx_recording"
+    container = "xarray"
+    partition_access = True
+
+    def __init__(self, recording: Mapping | str, chunk_seconds: float = 1.0, storage_options: dict | None = None,
+                 metadata: dict | None = None):
+        super().__init__(storage_options=storage_options, metadata=metadata)
+        self.recording = recording
+        self.chunk_seconds = float(chunk_seconds)  # intake templates hand arguments over as strings
+        if not self.chunk_seconds > 0:
+            raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds!r}")
+        self._spec: Bin1Recording | None = None
+
+    @property
+    def spec(self) -> Bin1Recording:
+        """The validated recording object (reads the object JSON only if given as a URI)."""
+        if self._spec is None:
+            obj = load_object(self.recording, self._store(), f"recording {self._label()}")
+            self._spec = Bin1Recording.from_object(obj, f"recording {self._label()}")
+        return self._spec
+
+    @property
+    def chunk_frames(self) -> int:
+        return max(1, int(round(self.chunk_seconds * self.spec.sampling_frequency)))
+
+    def _get_schema(self):
+        s = self.spec
+        return Schema(dtype=np.dtype("int16"), shape=(s.num_frames, s.num_channels),
+                      npartitions=math.ceil(s.num_frames / self.chunk_frames),
+                      extra_metadata={"sampling_frequency": s.sampling_frequency, "num_channels": s.num_channels,
+                                      "chunk_frames": self.chunk_frames, "uri": s.raw})
+
+    def to_dask(self):
+        """The whole recording, lazily: ``xarray.DataArray`` backed by one dask task per chunk."""
+        from .arrays import to_xarray
+
+        self._load_metadata()
+        attrs = {k: self.metadata.get(k) for k in ("gain_to_uV", "probe", "lab")}
+        return to_xarray(self.spec, self.chunk_seconds, self.storage_options or None, self._label(), attrs)
+
+    def _get_partition(self, i: int):
+        c = self.chunk_frames
+        return self.to_dask().isel(time=slice(i * c, (i + 1) * c)).load()
+
+    def read(self):
+        """Load the whole recording into memory (refused if it would not fit: use ``to_dask()``)."""
+        import psutil
+
+        self._load_metadata()
+        need = self.spec.num_frames * self.spec.num_channels * 2
+        avail = psutil.virtual_memory().available
+        if need > avail // 2:
+            raise MemoryError(f"{self._label()}: reading all {need / 1e9:.1f} GB into memory would exceed half of the "
+                              f"{avail / 1e9:.1f} GB available; use to_dask() and select a window, or read_partition(i)")
+        return self.to_dask().load()
+
+    def to_recording(self):
+        """The seed-compatible recording object (``get_traces``, ``get_channel_locations``, …)."""
+        from .legacy import Recording
+
+        return Recording(self)
+
+
+class SortingSource(_Base):
+    """A sorting as a ``pandas.DataFrame`` of spikes (``unit_id``, ``sample_index``, ``time``), sorted by time.
+
+    Parameters
+    ----------
+    sorting : mapping or str or None
+        The 2020 sorting object (``npy1``, ``npy2``, ``h5_v1``) or the ``sha1://`` URI of its JSON;
+        ``None`` when the object was never published (``metadata["unavailable"]`` says why).
+    units_csv : str, optional
+        ``sha1://`` URI of a unit table (e.g. phy ``cluster_groups.csv``) used with ``units_filter``.
+    units_filter : mapping, optional
+        ``{column: value}`` that a unit's row must match to be kept (e.g. ``{"group": "good"}``).
+    """
+
+    name = "npx_sorting"
+    container = "dataframe"
+    partition_access = False
+
+    def __init__(self, sorting: Mapping | str | None, units_csv: str | None = None,
+                 units_filter: Mapping | None = None, storage_options: dict | None = None,
+                 metadata: dict | None = None):
+        super().__init__(storage_options=storage_options, metadata=metadata)
+        self.sorting = sorting
+        self.units_csv = units_csv
+        self.units_filter = units_filter
+        self._arrays = None
+
+    def _get_schema(self):
+        return Schema(dtype={"unit_id": "int64", "sample_index": "int64", "time": "float64"}, shape=(None, 3),
+                      npartitions=1, extra_metadata={})
+
+    @property
+    def arrays(self):
+        """:class:`~intake_npx2020.formats.SpikeArrays` (loaded once)."""
+        if self._arrays is None:
+            if self.sorting is None:
+                why = self.metadata.get("unavailable", "the sorting object is not known")
+                raise ContentNotFound(f"sorting {self._label()}: {why}")
+            self._arrays = read_sorting(self.sorting, self._store(), f"sorting {self._label()}",
+                                        self.units_csv, self.units_filter)
+        return self._arrays
+
+    def read(self):
+        from .tables import spikes_frame
+
+        return spikes_frame(self.arrays)
+
+    def _get_partition(self, i: int):
+        return self.read()
+
+    def to_dask(self):
+        import dask.dataframe as dd
+
+        return dd.from_pandas(self.read(), npartitions=1)
+
+    def units(self):
+        """Unit table: ``num_spikes`` and ``firing_rate`` (Hz over the recording's duration if known)."""
+        from .tables import units_frame
+
+        return units_frame(self.arrays, self.metadata.get("duration_s"))
+
+    def spike_train(self, unit_id: int) -> np.ndarray:
+        """Sample indices of one unit's spikes (int64, sorted)."""
+        a = self.arrays
+        if unit_id not in set(a.unit_ids.tolist()):
+            raise KeyError(f"sorting {self._label()} has no unit {unit_id!r}")
+        return a.sample_index[a.unit_id == unit_id]
+
+    def spike_trains(self) -> dict[int, np.ndarray]:
+        """Every unit's spike train, ``{unit_id: sample indices}``."""
+        a = self.arrays
+        order = np.argsort(a.unit_id, kind="stable")
+        ids, starts = np.unique(a.unit_id[order], return_index=True)
+        parts = np.split(a.sample_index[order], starts[1:])
+        trains = {int(u): np.zeros(0, np.int64) for u in a.unit_ids}
+        trains.update({int(u): p for u, p in zip(ids, parts)})
+        return trains
+
+    def to_sorting(self):
+        """The seed-compatible sorting object (``get_unit_ids``, ``get_unit_spike_train``)."""
+        from .legacy import Sorting
+
+        return Sorting(self)
+
+
+class DriftSource(_Base):
+    """Imposed drift as a ``pandas.DataFrame`` of ``time`` (s) and ``position`` (µm).
+
+    Parameters
+    ----------
+    timestamps, positions : str
+        ``sha1://`` URIs of the manipulator's ``.npy`` arrays.
+    """
+
+    name = "npx_drift"
+    container = "dataframe"
+    partition_access = False
+
+    def __init__(self, timestamps: str, positions: str, storage_options: dict | None = None,
+                 metadata: dict | None = None):
+        super().__init__(storage_options=storage_options, metadata=metadata)
+        self.timestamps = timestamps
+        self.positions = positions
+
+    def _get_schema(self):
+        return Schema(dtype={"time": "float64", "position": "float64"}, shape=(None, 2), npartitions=1,
+                      extra_metadata={})
+
+    def read(self):
+        from .tables import drift_frame
+
+        return drift_frame(*read_drift(self.timestamps, self.positions, self._store()))
+
+    def _get_partition(self, i: int):
+        return self.read()
+
+    def to_dask(self):
+        import dask.dataframe as dd
+
+        return dd.from_pandas(self.read(), npartitions=1)

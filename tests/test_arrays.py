@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from conftest import CX_COLS
+
+from intake_npx2020.arrays import LazyTraces, to_xarray
+from intake_npx2020.formats import Bin1Recording
+from intake_npx2020.store import get_store
+
+
+@pytest.fixture
+def spec(recording):
+    obj, raw = recording
+    return Bin1Recording.from_object(obj), raw[:, CX_COLS]
+
+
+def test_lazy_indexing(spec):
+    s, ref = spec
+    lazy = LazyTraces(s)
+    assert lazy.shape == ref.shape and lazy.dtype == np.int16
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = int(rng.integers(0, ref.shape[0] - 1))
+        b = int(rng.integers(a, ref.shape[0]))
+        chs = np.sort(rng.choice(ref.shape[1], int(rng.integers(1, 20)), replace=False))
+        np.testing.assert_array_equal(lazy[a:b, chs], ref[a:b, chs])
+    np.testing.assert_array_equal(lazy[5:10], ref[5:10])
+    np.testing.assert_array_equal(lazy[7], ref[7])
+    np.testing.assert_array_equal(lazy[-1, 3:9], ref[-1, 3:9])
+    np.testing.assert_array_equal(lazy[100:1000:7, ::3], ref[100:1000:7, ::3])
+    np.testing.assert_array_equal(lazy[[4, 2, 9], 1], ref[[4, 2, 9], 1])
+    with pytest.raises(IndexError):
+        lazy[ref.shape[0]]
+
+
+def test_xarray_contract(spec):
+    s, ref = spec
+    x = to_xarray(s, chunk_seconds=0.5, name="rec")
+    assert x.dims == ("time", "channel") and x.dtype == np.int16 and x.shape == ref.shape
+    assert x.chunks == ((15_000,) * 6, (374,))
+    assert x.attrs["sampling_frequency"] == 30000.0 and x.attrs["uri"] == s.raw
+    np.testing.assert_array_equal(x["channel"].values, np.arange(374))
+    assert x["x"].values[0] == 43.0 and x["y"].values[-1] == 20 * (CX_COLS[-1] // 2 + 1)
+    assert x["time"].values[30000] == pytest.approx(1.0)
+    w = x.sel(time=slice(1.0, 1.5)).isel(channel=slice(10, 20))
+    assert w.shape == (15_000, 10)
+    np.testing.assert_array_equal(w.values, ref[30_000:45_000, 10:20])
+    np.testing.assert_array_equal(x.isel(time=slice(100, 200)).sel(time=slice(0.004, 0.005)).values,
+                                  ref[120:150])
+
+
+def test_window_reads_only_its_bytes(recording, tmp_path, serve_process):
+    """Through a mirror, a 0.1 s window fetches only the chunks holding those frames."""
+    obj, raw = recording
+    base = serve_process(tmp_path / "own-store")
+    so = {"store": str(tmp_path / "cold"), "mirrors": base}
+    x = to_xarray(Bin1Recording.from_object(obj), storage_options=so)
+    np.testing.assert_array_equal(x[45_000:48_000, :8].values, raw[45_000:48_000, CX_COLS[:8]])
+    store = get_store(so)
+    m = store.manifest(obj["data"]["raw"].split("manifest=")[1])
+    a, b = 45_000 * 770, 48_000 * 770
+    needed = sum(c.size for c in m.chunks_for(a, b))
+    assert store.stats["bytes_fetched"] - len(m.to_bytes()) == needed < len(raw.tobytes()) / 3
+
+
+def test_size_mismatch_is_an_error(recording):
+    from intake_npx2020.errors import IntegrityError
+
+    obj, raw = recording
+    obj["data"]["num_frames"] = 80_000
+    x = to_xarray(Bin1Recording.from_object(obj))
+    with pytest.raises(IntegrityError, match="80000 frames"):
+        x[:10].values
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "sync"])
+def test_schedulers(spec, scheduler):
+    s, ref = spec
+    x = to_xarray(s, chunk_seconds=0.7)
+    np.testing.assert_array_equal(x.data.max(axis=0).compute(scheduler=scheduler), ref.max(axis=0))
