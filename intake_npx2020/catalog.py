@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CATALOG_PATH", "open_catalog", "catalog_table", "find_entry"]
+from intake.catalog.local import YAMLFileCatalog
+
+__all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text"]
 
 #: The catalog of the 2020 collection, installed as package data.
 CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
@@ -13,11 +15,74 @@ _COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channe
             "size_bytes", "drift", "recording_id", "sorter", "curated", "contributed", "unit_count", "object_status"]
 
 
-def open_catalog(path: str | Path | None = None, **kwargs):
-    """Open a catalog (default: the 2020 collection) with ``intake.open_catalog``."""
-    import intake
+def _values(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _values(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _values(v)
+    elif obj is not None and not isinstance(obj, bool):
+        yield str(obj)
 
-    return intake.open_catalog(str(path or CATALOG_PATH), **kwargs)
+
+def entry_text(name: str, entry) -> str:
+    """What a search looks at: the ID, description and metadata *values* (not keys, not the data objects)."""
+    d = entry.describe()
+    meta = {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}
+    return " ".join([name, d.get("description") or "", *_values(meta)]).lower()
+
+
+class NPXCatalog(YAMLFileCatalog):
+    """An intake YAML catalog whose ``search`` needs every word, and matches values rather than field names.
+
+    (intake's own search matches any word anywhere in ``describe()``, keys included, so ``search("drift")``
+    finds every entry that has a ``drift`` field.)
+    """
+
+    def parse(self, text: str) -> None:
+        """As ``YAMLFileCatalog.parse``, but with libyaml's loader: the embedded 2020 objects make the file
+        large, and the pure-Python loader takes seconds on it."""
+        import yaml
+        from intake.catalog import exceptions
+        from intake.catalog.local import CatalogParser, UserParameter
+        from intake.utils import no_duplicates_constructor
+
+        class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass
+
+        Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, no_duplicates_constructor)
+        self.text = text
+        data = yaml.load(text, Loader=Loader)
+        if data is None:
+            raise exceptions.CatalogException(f"No YAML data in {self.path}")
+        result = CatalogParser(data, context={"root": self._dir}, getenv=self.getenv, getshell=self.getshell)
+        if result.errors:
+            raise exceptions.ValidationError(f"Catalog {self.path!r} has validation errors:\n" +
+                                             "\n".join(result.errors), result.errors)
+        cfg = result.data
+        shared = data.get("metadata", {}).get("parameters", {})
+        self.user_parameters.update({name: UserParameter(name, **attrs) for name, attrs in shared.items()})
+        self._entries = {}
+        for entry in cfg["data_sources"]:
+            entry._catalog = self
+            entry._filesystem = self.filesystem
+            self._entries[entry.name] = entry
+        self.metadata = {**self.metadata, **cfg.get("metadata", {})}
+        self.name = self.name or cfg.get("name") or self.name_from_path
+        self.description = self.description or cfg.get("description")
+
+    def search(self, text: str, depth: int = 2):
+        words = text.lower().split()
+        found = self.filter(lambda e: all(w in entry_text(e.name, e) for w in words))
+        found.name = f"{self.name}_search"
+        found.metadata = {**(self.metadata or {}), "search": {"text": text, "upstream": self.name}}
+        return found
+
+
+def open_catalog(path: str | Path | None = None, **kwargs) -> NPXCatalog:
+    """Open a catalog (default: the 2020 collection)."""
+    return NPXCatalog(str(path or CATALOG_PATH), **kwargs)
 
 
 def catalog_table(cat=None):
@@ -43,7 +108,10 @@ def catalog_table(cat=None):
         row["description"] = d.get("description", "")
         row["id"] = name
         rows.append(row)
-    return pd.DataFrame(rows).set_index("id")
+    table = pd.DataFrame(rows).set_index("id")
+    ints = {c: "Int64" for c in ("num_channels", "size_bytes", "unit_count")}
+    flags = {c: "boolean" for c in ("drift", "curated", "contributed")}
+    return table.astype({**ints, **flags})
 
 
 def find_entry(cat, id_or_label: str, kind: str | None = None) -> str:

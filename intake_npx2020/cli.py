@@ -61,6 +61,56 @@ def _cmd_cache(args) -> int:
     return 0
 
 
+def _open(args):
+    from .catalog import open_catalog
+
+    return open_catalog(args.catalog)
+
+
+def _cmd_ls(args) -> int:
+    import pandas as pd
+
+    from .catalog import catalog_table
+
+    cat = _open(args)
+    if args.search:
+        cat = cat.search(args.search)
+    table = catalog_table(cat)
+    if args.kind:
+        table = table[table["kind"] == args.kind]
+    if table.empty:
+        print("no entries match")
+        return 0
+    cols = [c for c in ["kind", "lab", "probe", "duration_s", "num_channels", "drift", "recording_id", "sorter"]
+            if c in table and table[c].notna().any()]
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 40):
+        view = table[cols].astype(object)
+        print(view.where(view.notna(), "").to_string())
+    return 0
+
+
+def _cmd_info(args) -> int:
+    import yaml
+
+    from .catalog import find_entry
+
+    cat = _open(args)
+    name = find_entry(cat, args.id)
+    d = cat._entries[name].describe()
+    driver = d.get("plugin") or d.get("driver")
+    out = {"id": name, "driver": driver[0] if isinstance(driver, list) else driver, "description": d.get("description"),
+           "metadata": {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}}
+    src = cat[name]
+    if getattr(src, "container", None) == "xarray":
+        s = src.spec
+        out["data"] = {"raw": s.raw, "shape (frames, channels)": [s.num_frames, s.num_channels],
+                       "raw_num_channels": s.raw_num_channels, "sampling_frequency": s.sampling_frequency,
+                       "duration_s": round(s.duration, 3), "object_sha1": s.object_sha1,
+                       "bytes local": src._store().has_local(s.raw)}
+    print(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=120))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="npx2020", description="The neuropixels-data-sep-2020 collection as an intake catalog.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--store")
     f.set_defaults(func=_cmd_fetch)
 
+    ls = sub.add_parser("ls", help="list the catalog's entries")
+    ls.add_argument("--search", help="only entries whose description or metadata contain this text")
+    ls.add_argument("--kind", choices=["recording", "sorting", "drift"])
+    ls.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
+    ls.set_defaults(func=_cmd_ls)
+
+    i = sub.add_parser("info", help="show one entry")
+    i.add_argument("id", help="entry ID or original label")
+    i.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
+    i.set_defaults(func=_cmd_info)
+
     c = sub.add_parser("cache", help="show (or --clear) the cache of our store")
     c.add_argument("--clear", action="store_true", help="remove all cached blobs except added files")
     c.add_argument("--store")
@@ -95,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NPXError, ValueError, FileNotFoundError, PermissionError) as err:
+    except (NPXError, ValueError, KeyError, FileNotFoundError, PermissionError) as err:
         print(f"npx2020 {args.command}: error: {err}", file=sys.stderr)
         return 1
 
