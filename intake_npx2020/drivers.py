@@ -107,6 +107,23 @@ class RecordingSource(_Base):
                               f"{avail / 1e9:.1f} GB available; use to_dask() and select a window, or read_partition(i)")
         return self.to_dask().load()
 
+    def to_spikeinterface(self, prefer_local_binary: bool = True):
+        """A lazy, picklable spikeinterface ``BaseRecording`` with the probe attached (extra ``[spikeinterface]``).
+
+        A raw file that is whole in a local store is opened with ``read_binary``; otherwise reads go through
+        the store (and its mirrors) chunk by chunk.
+        """
+        from .adapters.spikeinterface import to_recording
+
+        return to_recording(self.spec, self.storage_options or None, self.metadata.get("gain_to_uV"),
+                            prefer_local_binary)
+
+    def to_spikeextractors(self):
+        """A spikeextractors ``RecordingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
+        from .adapters.spikeextractors import to_recording_extractor
+
+        return to_recording_extractor(self)
+
     def to_recording(self):
         """The seed-compatible recording object (``get_traces``, ``get_channel_locations``, …)."""
         from .legacy import Recording
@@ -191,6 +208,18 @@ class SortingSource(_Base):
         trains = {int(u): np.zeros(0, np.int64) for u in a.unit_ids}
         trains.update({int(u): p for u, p in zip(ids, parts)})
         return trains
+
+    def to_spikeinterface(self):
+        """A spikeinterface ``NumpySorting`` (extra ``[spikeinterface]``)."""
+        from .adapters.spikeinterface import to_sorting
+
+        return to_sorting(self.arrays)
+
+    def to_spikeextractors(self):
+        """A spikeextractors ``SortingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
+        from .adapters.spikeextractors import to_sorting_extractor
+
+        return to_sorting_extractor(self)
 
     def to_sorting(self):
         """The seed-compatible sorting object (``get_unit_ids``, ``get_unit_spike_train``)."""

@@ -42,6 +42,13 @@ class Recording:
         self.source = source
         self.spec = source.spec
 
+    @classmethod
+    def from_object(cls, recording: dict, storage_options: dict | None = None) -> "Recording":
+        """From a 2020 ``bin1`` object mapping."""
+        from .drivers import RecordingSource
+
+        return cls(RecordingSource(recording=recording, storage_options=storage_options))
+
     def __repr__(self) -> str:
         return f"<Recording {self.source._label()!r}: {self.spec.num_channels} ch, {self.spec.duration:.1f} s>"
 

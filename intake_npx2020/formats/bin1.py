@@ -87,6 +87,10 @@ class Bin1Recording:
         return cls(d["raw"], C, N, fs, ids, cols, locs, dict(obj))
 
     @property
+    def raw_sha1(self) -> str:
+        return parse_uri(self.raw).sha1
+
+    @property
     def num_channels(self) -> int:
         return len(self.channel_ids)
 

@@ -1,0 +1,1 @@
+"""Optional bridges to other APIs: spikeinterface (extra ``[spikeinterface]``), spikeextractors (``[spikeextractors]``)."""

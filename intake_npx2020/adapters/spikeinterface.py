@@ -1,0 +1,94 @@
+"""spikeinterface bridge: catalog entries as lazy, picklable ``BaseRecording`` / ``BaseSorting``.
+
+A recording whose raw file is whole in a local store is opened with spikeinterface's own ``read_binary``
+(JSON-serialisable, memory-mapped); otherwise it reads through our store, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from spikeinterface.core import BaseRecording, BaseRecordingSegment, NumpySorting
+
+from ..arrays import LazyTraces
+from ..formats import Bin1Recording
+from ..store import get_store
+
+__all__ = ["NpxRecording", "to_recording", "to_sorting", "make_probe"]
+
+
+def make_probe(spec: Bin1Recording):
+    """A probeinterface ``Probe`` with the recording's real contact positions, wired 1:1 to its channels."""
+    from probeinterface import Probe
+
+    probe = Probe(ndim=2, si_units="um")
+    probe.set_contacts(positions=spec.locations, shapes="square", shape_params={"width": 12})
+    probe.set_device_channel_indices(np.arange(spec.num_channels))
+    probe.set_contact_ids([str(c) for c in spec.channel_ids])
+    return probe
+
+
+def _attach(rec, spec: Bin1Recording, gain_to_uV: float | None):
+    out = rec.set_probe(make_probe(spec))  # in place in spikeinterface >= 0.105, a new object before
+    rec = out if out is not None else rec
+    if gain_to_uV:
+        rec.set_channel_gains(float(gain_to_uV))
+        rec.set_channel_offsets(0.0)
+    return rec
+
+
+class _Segment(BaseRecordingSegment):
+    def __init__(self, lazy: LazyTraces, sampling_frequency: float):
+        BaseRecordingSegment.__init__(self, sampling_frequency=sampling_frequency)
+        self._lazy = lazy
+
+    def get_num_samples(self) -> int:
+        return self._lazy.shape[0]
+
+    def get_traces(self, start_frame=None, end_frame=None, channel_indices=None) -> np.ndarray:
+        start = 0 if start_frame is None else int(start_frame)
+        end = self._lazy.shape[0] if end_frame is None else int(end_frame)
+        return self._lazy[start:end, slice(None) if channel_indices is None else channel_indices]
+
+
+class NpxRecording(BaseRecording):
+    """A ``bin1`` recording read through the content-addressed store (local roots, then mirrors).
+
+    Parameters
+    ----------
+    recording : dict
+        The 2020 ``bin1`` object.
+    storage_options : dict, optional
+    gain_to_uV : float, optional
+    """
+
+    def __init__(self, recording: dict, storage_options: dict | None = None, gain_to_uV: float | None = None):
+        spec = Bin1Recording.from_object(recording)
+        BaseRecording.__init__(self, spec.sampling_frequency, channel_ids=spec.channel_ids, dtype="int16")
+        self.add_recording_segment(_Segment(LazyTraces(spec, storage_options), spec.sampling_frequency))
+        self.annotate(is_filtered=False)
+        self._kwargs = {"recording": recording, "storage_options": storage_options, "gain_to_uV": gain_to_uV}
+        if gain_to_uV:
+            self.set_channel_gains(float(gain_to_uV))
+            self.set_channel_offsets(0.0)
+        self.set_probe(make_probe(spec))
+
+
+def to_recording(spec: Bin1Recording, storage_options: dict | None = None, gain_to_uV: float | None = None,
+                 prefer_local_binary: bool = True) -> BaseRecording:
+    """A spikeinterface recording of ``spec`` (``read_binary`` when the whole raw file is local)."""
+    path = get_store(storage_options).locate(spec.raw_sha1) if prefer_local_binary else None
+    if path is None:
+        return NpxRecording(spec.obj, storage_options, gain_to_uV)
+    from spikeinterface.core import read_binary
+
+    rec = read_binary(path, sampling_frequency=spec.sampling_frequency, num_channels=spec.raw_num_channels,
+                      dtype="int16", time_axis=0, is_filtered=False)
+    rec = rec.select_channels(rec.channel_ids[spec.columns]).rename_channels(spec.channel_ids)
+    return _attach(rec, spec, gain_to_uV)
+
+
+def to_sorting(spikes, sampling_frequency: float | None = None):
+    """A spikeinterface ``NumpySorting`` from :class:`~intake_npx2020.formats.SpikeArrays`."""
+    fs = sampling_frequency or spikes.sampling_frequency
+    return NumpySorting.from_samples_and_labels([spikes.sample_index], [spikes.unit_id], fs,
+                                                unit_ids=np.asarray(spikes.unit_ids))
