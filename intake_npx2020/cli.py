@@ -39,9 +39,33 @@ def _cmd_fetch(args) -> int:
     from .store import get_store
 
     store = get_store({"store": args.store} if args.store else None)
-    for uri in args.uris:
-        n = store.fetch(uri, progress=None)
-        print(f"{uri}\tfetched {n} bytes; complete in {store.own.path}")
+    for item in args.items:
+        uris = [item] if item.startswith(("sha1://", "sha1dir://")) else _entry_uris(args, item)
+        for uri in uris:
+            n = store.fetch(uri, progress=None)
+            print(f"{uri}\tfetched {n} bytes; complete in {store.own.path}")
+    return 0
+
+
+def _entry_uris(args, item: str) -> list[str]:
+    from .catalog import find_entry
+
+    cat = _open(args)
+    src = cat[find_entry(cat, item)]
+    uris = src.uris()
+    if not uris:
+        raise ValueError(f"entry {item!r} names no sha1:// data ({src.metadata.get('unavailable', 'no URIs')})")
+    return uris
+
+
+def _cmd_export(args) -> int:
+    from .export import export
+
+    channels = [int(c) for c in args.channels.split(",")] if args.channels else None
+    out = export(args.id, args.to, format=args.format, start=args.start, end=args.end, channels=channels,
+                 catalog=_open(args), overwrite=args.overwrite)
+    print(f"wrote {out['path']}: {out['bytes'] / 1e6:.1f} MB of traces in {out['stored_bytes'] / 1e6:.1f} MB "
+          f"(compression ratio {out['compression_ratio']:.2f})")
     return 0
 
 
@@ -129,10 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verbose", action="store_true", help="log every request")
     s.set_defaults(func=_cmd_serve)
 
-    f = sub.add_parser("fetch", help="download every byte of URIs or catalog entries into the store")
-    f.add_argument("uris", nargs="+")
+    f = sub.add_parser("fetch", help="download every byte of catalog entries (or sha1:// URIs) into the store")
+    f.add_argument("items", nargs="+", metavar="ID_OR_URI")
     f.add_argument("--store")
+    f.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
     f.set_defaults(func=_cmd_fetch)
+
+    e = sub.add_parser("export", help="write a recording (window) as MATLAB-readable .dat or compressed zarr")
+    e.add_argument("id", help="recording ID or label")
+    e.add_argument("--to", required=True, help="output directory (must not exist)")
+    e.add_argument("--format", choices=["dat", "zarr"], default="dat")
+    e.add_argument("--start", type=float, help="start time in s")
+    e.add_argument("--end", type=float, help="end time in s")
+    e.add_argument("--channels", help="comma-separated channel ids")
+    e.add_argument("--overwrite", action="store_true")
+    e.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
+    e.set_defaults(func=_cmd_export)
 
     ls = sub.add_parser("ls", help="list the catalog's entries")
     ls.add_argument("--search", help="only entries whose description or metadata contain this text")
@@ -156,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NPXError, ValueError, KeyError, FileNotFoundError, PermissionError) as err:
+    except (NPXError, ValueError, KeyError, OSError) as err:
         print(f"npx2020 {args.command}: error: {err}", file=sys.stderr)
         return 1
 

@@ -36,6 +36,21 @@ class _Base(DataSource):
     def _close(self):
         pass
 
+    def uris(self) -> list[str]:
+        """The ``sha1://`` URIs of every file this entry reads (for ``npx2020 fetch``)."""
+        return [v for v in _strings(self._captured_init_kwargs) if v.startswith(("sha1://", "sha1dir://"))]
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, Mapping):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
 
 class RecordingSource(_Base):
     """A ``bin1`` recording as a dask-backed ``xarray.DataArray`` (int16, dims ``time``, ``channel``).

@@ -12,23 +12,13 @@ from spikeinterface.core import BaseRecording, BaseRecordingSegment, NumpySortin
 from ..arrays import LazyTraces
 from ..formats import Bin1Recording
 from ..store import get_store
+from .probe import make_probe
 
-__all__ = ["NpxRecording", "to_recording", "to_sorting", "make_probe"]
-
-
-def make_probe(spec: Bin1Recording):
-    """A probeinterface ``Probe`` with the recording's real contact positions, wired 1:1 to its channels."""
-    from probeinterface import Probe
-
-    probe = Probe(ndim=2, si_units="um")
-    probe.set_contacts(positions=spec.locations, shapes="square", shape_params={"width": 12})
-    probe.set_device_channel_indices(np.arange(spec.num_channels))
-    probe.set_contact_ids([str(c) for c in spec.channel_ids])
-    return probe
+__all__ = ["NpxRecording", "to_recording", "to_sorting"]
 
 
 def _attach(rec, spec: Bin1Recording, gain_to_uV: float | None):
-    out = rec.set_probe(make_probe(spec))  # in place in spikeinterface >= 0.105, a new object before
+    out = rec.set_probe(make_probe(spec.locations, spec.channel_ids))  # in place in spikeinterface >= 0.105, a new object before
     rec = out if out is not None else rec
     if gain_to_uV:
         rec.set_channel_gains(float(gain_to_uV))
@@ -70,7 +60,7 @@ class NpxRecording(BaseRecording):
         if gain_to_uV:
             self.set_channel_gains(float(gain_to_uV))
             self.set_channel_offsets(0.0)
-        self.set_probe(make_probe(spec))
+        self.set_probe(make_probe(spec.locations, spec.channel_ids))
 
 
 def to_recording(spec: Bin1Recording, storage_options: dict | None = None, gain_to_uV: float | None = None,
