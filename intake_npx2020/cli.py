@@ -135,6 +135,15 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_demo(args) -> int:
+    from .demo import format_summary, run_demo
+
+    summary = run_demo(args.out, duration=args.duration, probe=args.probe, seed=args.seed,
+                       scheduler=args.scheduler, workers=args.workers)
+    print(format_summary(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="npx2020", description="The neuropixels-data-sep-2020 collection as an intake catalog.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true")
     e.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
     e.set_defaults(func=_cmd_export)
+
+    d = sub.add_parser("demo", help="generate a drift dataset, serve it over HTTP, analyse it with dask")
+    d.add_argument("--duration", type=float, default=120.0, help="seconds of recording (default 120)")
+    d.add_argument("--probe", choices=["NP1", "NP2"], default="NP1")
+    d.add_argument("--out", default="npx2020-demo", help="output directory (default ./npx2020-demo)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--scheduler", choices=["distributed", "threads", "processes", "sync"], default="distributed")
+    d.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    d.set_defaults(func=_cmd_demo)
 
     ls = sub.add_parser("ls", help="list the catalog's entries")
     ls.add_argument("--search", help="only entries whose description or metadata contain this text")

@@ -1,0 +1,637 @@
+"""Dask-native analysis of a recording ``DataArray``: filtering, noise, spike detection, localization, motion.
+
+Input everywhere: an ``xarray.DataArray`` with dims ``("time", "channel")`` (int16 ADC counts, dask-backed,
+chunked along time only), coords ``time`` (s), ``channel``, and ``x``, ``y`` (µm) on ``channel``, and
+``attrs["sampling_frequency"]``. Work is one task per time chunk (read with a margin on each side, filter,
+detect in the chunk's own frames only), so a spike on a chunk boundary is found exactly once and nothing
+ever holds more than a chunk. Graphs run on any dask scheduler: ``scheduler="threads"``, ``"processes"``,
+``"synchronous"``, or ``None`` (the active ``distributed.Client`` if there is one, else dask's default).
+
+Filtering is zero-phase: the magnitude response of a Butterworth band-pass squared (the same response as
+``scipy.signal.sosfiltfilt``), applied by FFT to each chunk padded with ``margin_s`` of its neighbours.
+
+Motion sign convention: ``displacement`` is how far the units appear to move along +y (µm, probe
+coordinates, y increasing from the tip towards the surface), relative to an arbitrary constant.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+__all__ = ["bandpass", "noise_levels", "detect_spikes", "localize_peaks", "drift_raster", "estimate_motion",
+           "channel_neighbours"]
+
+_MAD_TO_SIGMA = 1 / 0.6744897501960817
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _fs(traces) -> float:
+    try:
+        return float(traces.attrs["sampling_frequency"])
+    except KeyError:
+        raise ValueError("traces.attrs has no 'sampling_frequency'") from None
+
+
+def _start_frame(traces, fs: float) -> int:
+    """Frame index (time * fs) of the first row, so sample indices refer to the recording's time zero."""
+    if "time" in traces.coords and traces.sizes["time"]:
+        return int(round(float(traces["time"].values[0]) * fs))
+    return 0
+
+
+def _positions(traces) -> np.ndarray:
+    return np.stack([np.asarray(traces["x"].values, float), np.asarray(traces["y"].values, float)], axis=1)
+
+
+def _data(traces):
+    """The dask array, with all channels in one chunk."""
+    import dask.array as da
+
+    data = traces.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(int(_fs(traces)), -1))
+    if len(data.chunks[1]) != 1:
+        data = data.rechunk({1: -1})
+    return data
+
+
+def _compute(obj, scheduler):
+    import dask
+
+    return dask.compute(obj, scheduler=scheduler)[0] if scheduler else dask.compute(obj)[0]
+
+
+def channel_neighbours(positions: np.ndarray, radius_um: float) -> np.ndarray:
+    """For each channel, the indices of the channels within ``radius_um`` (itself included, first).
+
+    Rows are padded with the channel's own index, so the table is a dense int array (channels, K).
+    """
+    pos = np.asarray(positions, float)
+    d = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+    rows = []
+    for c in range(len(pos)):
+        near = np.flatnonzero(d[c] <= radius_um)
+        near = near[np.argsort(d[c, near], kind="stable")]
+        rows.append(near)
+    k = max(len(r) for r in rows)
+    out = np.empty((len(pos), k), dtype=np.int64)
+    for c, r in enumerate(rows):
+        out[c, :len(r)] = r
+        out[c, len(r):] = c
+    return out
+
+
+@lru_cache(maxsize=32)
+def _response(n: int, fs: float, freq_min: float, freq_max: float, order: int) -> np.ndarray:
+    """|H(f)|² of a Butterworth band-pass (or high-pass if freq_max ≥ Nyquist) on the rfft grid of n."""
+    import scipy.signal as ss
+
+    if freq_max and freq_max < fs / 2:
+        sos = ss.butter(order, [freq_min, freq_max], btype="bandpass", fs=fs, output="sos")
+    else:
+        sos = ss.butter(order, freq_min, btype="highpass", fs=fs, output="sos")
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    _, h = ss.sosfreqz(sos, worN=freqs, fs=fs)
+    return (np.abs(h) ** 2).astype(np.float32)
+
+
+def _fft_len(n: int) -> int:
+    """Smallest 2^a·3^b ≥ n (pocketfft is markedly faster on these than on 5-smooth lengths)."""
+    best = 1 << max(0, int(n - 1).bit_length())
+    p3 = 1
+    while p3 < best:
+        p2 = p3
+        while p2 < n:
+            p2 *= 2
+        best = min(best, p2)
+        p3 *= 3
+    return best
+
+
+def _transpose_into(block: np.ndarray, out: np.ndarray, step: int = 256) -> None:
+    """``out[:] = block.T`` (with a dtype cast), in cache-friendly row blocks (4-5x faster than one copy)."""
+    for i in range(0, block.shape[0], step):
+        out[:, i:i + step] = block[i:i + step].T
+
+
+def _filter_block(block: np.ndarray, fs: float, freq_min: float, freq_max: float, order: int,
+                  cmr: bool) -> np.ndarray:
+    """Zero-phase band-pass of a (frames, channels) block; returns float32 (channels, frames).
+
+    The block is odd-reflected by up to 5 ms at both ends (only matters at the recording's ends: inside
+    the recording, callers read a margin of neighbouring frames) and zero-padded to an FFT-friendly length.
+    """
+    import scipy.fft as sf
+
+    block = np.asarray(block)
+    n_t, n_c = block.shape
+    pad = min(n_t - 1, int(0.005 * fs))
+    n = _fft_len(n_t + 2 * pad)
+    x = np.zeros((n_c, n), dtype=np.float32)
+    core = x[:, pad:pad + n_t]
+    _transpose_into(block, core)
+    if pad > 0:
+        x[:, :pad] = 2 * core[:, :1] - core[:, pad:0:-1]
+        x[:, pad + n_t:2 * pad + n_t] = 2 * core[:, -1:] - core[:, -2:-pad - 2:-1]
+    spec = sf.rfft(x, axis=1)
+    spec *= _response(n, fs, float(freq_min), float(freq_max), int(order))
+    y = sf.irfft(spec, n=n, axis=1)[:, pad:pad + n_t]       # float32; rows contiguous
+    if cmr:
+        y -= np.median(y, axis=0)[None, :]
+    return y
+
+
+def _margin(fs: float, margin_s: float, extra: int = 0) -> int:
+    return int(np.ceil(margin_s * fs)) + extra
+
+
+def _merge_small(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
+    """Merge chunks shorter than ``depth`` into a neighbour (overlap needs every chunk ≥ depth)."""
+    out: list[int] = []
+    for c in chunks:
+        if out and out[-1] < depth:
+            out[-1] += c
+        else:
+            out.append(c)
+    if len(out) > 1 and out[-1] < depth:
+        out[-2] += out.pop()
+    return tuple(out)
+
+
+def _blocks(data, depth: int):
+    """(delayed block, block_start, core_start, core_end) per time chunk, blocks carrying ``depth`` margins."""
+    import dask.array as da
+
+    chunks = _merge_small(data.chunks[0], depth)
+    if chunks != data.chunks[0]:
+        data = data.rechunk({0: chunks})
+    bounds = np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
+    if len(chunks) > 1:
+        ov = da.overlap.overlap(data, depth={0: depth, 1: 0}, boundary="none", allow_rechunk=False)
+        delayed = ov.to_delayed().ravel()
+    else:
+        delayed = data.to_delayed().ravel()
+    assert len(delayed) == len(chunks)
+    return [(blk, int(bounds[i]) - (depth if i > 0 else 0), int(bounds[i]), int(bounds[i + 1]))
+            for i, blk in enumerate(delayed)]
+
+
+# --------------------------------------------------------------------------------------------- filtering
+
+def bandpass(traces, freq_min: float = 300.0, freq_max: float = 6000.0, order: int = 3, cmr: bool = False,
+             margin_s: float = 0.01):
+    """Lazily band-pass filter (zero phase) and optionally common-median reference the traces.
+
+    Parameters
+    ----------
+    traces : xarray.DataArray
+        ``("time", "channel")`` recording.
+    freq_min, freq_max : float
+        Pass band in Hz (Butterworth of ``order``, applied forward and backward in effect).
+    order : int
+    cmr : bool
+        Subtract the median across channels at every sample, after filtering.
+    margin_s : float
+        Seconds of neighbouring chunks read on each side of a chunk.
+
+    Returns
+    -------
+    xarray.DataArray
+        float32, same dims, coords and chunks.
+    """
+    fs = _fs(traces)
+    data = _data(traces)
+    depth = _margin(fs, margin_s)
+
+    def f(block):
+        return _filter_block(block, fs, freq_min, freq_max, order, cmr).T
+
+    out = data.map_overlap(f, depth={0: depth, 1: 0}, boundary="none", dtype=np.float32,
+                           meta=np.empty((0, 0), np.float32))
+    res = traces.copy(data=out)
+    res.attrs = {**traces.attrs, "filter": f"bandpass {freq_min}-{freq_max} Hz order {order}" + (" + CMR" if cmr else "")}
+    return res
+
+
+# --------------------------------------------------------------------------------------------- noise
+
+def _mad_block(block, core_a: int, core_b: int, fs, freq_min, freq_max, order, cmr) -> np.ndarray:
+    y = _filter_block(block, fs, freq_min, freq_max, order, cmr)[:, core_a:core_b]
+    return np.median(np.abs(y), axis=1) * _MAD_TO_SIGMA
+
+
+def _median_of(parts) -> np.ndarray:
+    return np.median(np.stack(parts), axis=0)
+
+
+def noise_levels(traces, seconds: float = 5.0, num_chunks: int = 10, freq_min: float = 300.0,
+                 freq_max: float = 6000.0, order: int = 3, cmr: bool = False, margin_s: float = 0.01,
+                 scheduler: str | None = None, compute: bool = True):
+    """Per-channel noise σ of the filtered signal, ``median(|x|) / 0.6745``, from evenly spaced windows.
+
+    Parameters
+    ----------
+    traces : xarray.DataArray
+    seconds : float
+        Total duration used, split into ``num_chunks`` windows evenly spaced over the recording.
+    num_chunks : int
+    freq_min, freq_max, order, cmr, margin_s
+        As in :func:`bandpass` (use the same values as the detection).
+    scheduler : str, optional
+        Dask scheduler; ``None`` uses the active client / default.
+    compute : bool
+        If False, return a ``dask.delayed`` numpy array instead.
+
+    Returns
+    -------
+    xarray.DataArray
+        float64 over ``channel`` (with ``x``, ``y``), in the traces' units (ADC counts). The median over
+        windows of each window's MAD estimate.
+    """
+    import dask
+    import xarray as xr
+
+    fs = _fs(traces)
+    data = _data(traces)
+    n = data.shape[0]
+    win = max(1, min(n // max(1, num_chunks), int(round(seconds * fs / max(1, num_chunks)))))
+    m = _margin(fs, margin_s)
+    starts = np.linspace(0, n - win, num_chunks).round().astype(int) if num_chunks > 1 else [max(0, (n - win) // 2)]
+    parts = []
+    for s in dict.fromkeys(int(v) for v in starts):
+        a, b = max(0, s - m), min(n, s + win + m)
+        parts.append(dask.delayed(_mad_block, pure=True)(data[a:b], s - a, s - a + win, fs, freq_min, freq_max,
+                                                         order, cmr))
+    noise = dask.delayed(_median_of, pure=True)(parts)
+    if not compute:
+        return noise
+    values = _compute(noise, scheduler)
+    return xr.DataArray(values, dims=("channel",),
+                        coords={"channel": traces["channel"].values, "x": ("channel", traces["x"].values),
+                                "y": ("channel", traces["y"].values)}, name="noise")
+
+
+# --------------------------------------------------------------------------------------------- detection
+
+_PEAK_COLUMNS = {"sample_index": np.int64, "time": np.float64, "channel": np.int64, "channel_index": np.int64,
+                 "amplitude": np.float32, "x": np.float64, "y": np.float64}
+
+
+def _local_minima(y: np.ndarray, cand_c: np.ndarray, cand_t: np.ndarray, neighbours: np.ndarray,
+                  w: int) -> np.ndarray:
+    """Which candidates are the minimum of their (±w samples × neighbouring channels) window.
+
+    Ties go to the earliest sample, then to the lowest channel index, so a spike yields one peak.
+    """
+    n_t = y.shape[1]
+    dt = np.arange(-w, w + 1)
+    v = y[cand_c, cand_t]
+    # 1) minimum in time on its own channel (cheap, removes most candidates)
+    tt = np.clip(cand_t[:, None] + dt[None, :], 0, n_t - 1)
+    g = y[cand_c[:, None], tt]
+    earlier = dt[None, :] < 0
+    ok = np.all(np.where(earlier, v[:, None] < g, v[:, None] <= g), axis=1)
+    keep = np.flatnonzero(ok)
+    c, t, v = cand_c[keep], cand_t[keep], v[keep]
+    # 2) minimum over the neighbouring channels in the same window
+    nb = neighbours[c]                                                   # (n, K)
+    tt = np.clip(t[:, None] + dt[None, :], 0, n_t - 1)                   # (n, 2w+1)
+    g = y[nb[:, None, :], tt[:, :, None]]                                # (n, 2w+1, K)
+    before = (dt[None, :, None] < 0) | ((dt[None, :, None] == 0) & (nb[:, None, :] < c[:, None, None]))
+    ok = np.all(np.where(before, v[:, None, None] < g, v[:, None, None] <= g), axis=(1, 2))
+    return keep[ok]
+
+
+def _center_of_mass(y: np.ndarray, c: np.ndarray, t: np.ndarray, loc_nb: np.ndarray, loc_valid: np.ndarray,
+                    pos: np.ndarray, w: int = 3) -> np.ndarray:
+    """x, y of each peak: channel positions weighted by the trough depth (min over ±w samples, ≥ 0)."""
+    if c.size == 0:
+        return np.empty((0, 2))
+    n_t = y.shape[1]
+    nb = loc_nb[c]
+    tt = np.clip(t[:, None] + np.arange(-w, w + 1)[None, :], 0, n_t - 1)
+    amp = np.maximum(0.0, -y[nb[:, None, :], tt[:, :, None]].min(axis=1)) * loc_valid[c]   # (n, K)
+    tot = amp.sum(axis=1, keepdims=True)
+    tot[tot == 0] = 1.0
+    wts = amp / tot
+    return np.stack([(wts * pos[nb, 0]).sum(1), (wts * pos[nb, 1]).sum(1)], axis=1)
+
+
+def _empty_peaks():
+    import pandas as pd
+
+    return pd.DataFrame({k: np.empty(0, dtype=t) for k, t in _PEAK_COLUMNS.items()})
+
+
+def _detect_block(block, noise, block_start: int, core_start: int, core_end: int, frame0: int, p: dict):
+    """Peaks whose sample lies in ``[core_start, core_end)`` (indices into the dask array)."""
+    import pandas as pd
+
+    y = _filter_block(block, p["fs"], p["freq_min"], p["freq_max"], p["order"], p["cmr"])
+    a, b = core_start - block_start, core_end - block_start
+    thr = (p["threshold"] * np.asarray(noise, dtype=np.float32))[:, None]
+    cand_c, cand_t = np.nonzero(y[:, a:b] < -thr)
+    if cand_c.size == 0:
+        return _empty_peaks()
+    cand_t = cand_t + a
+    idx = _local_minima(y, cand_c, cand_t, p["neighbours"], p["sweep"])
+    c, t = cand_c[idx], cand_t[idx]
+    order = np.lexsort((c, t))
+    c, t = c[order], t[order]
+    sample = frame0 + block_start + t.astype(np.int64)
+    df = pd.DataFrame({"sample_index": sample, "time": sample / p["fs"], "channel": p["channel_ids"][c],
+                       "channel_index": c.astype(np.int64), "amplitude": y[c, t].astype(np.float32)})
+    if p["localize"]:
+        xy = _center_of_mass(y, c, t, p["loc_nb"], p["loc_valid"], p["pos"])
+        df["x"], df["y"] = xy[:, 0], xy[:, 1]
+    return df
+
+
+def _concat(parts):
+    import pandas as pd
+
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty_peaks()
+    return pd.concat(parts, ignore_index=True)
+
+
+def _locality(positions: np.ndarray, radius_um: float) -> tuple[np.ndarray, np.ndarray]:
+    nb = channel_neighbours(positions, radius_um)
+    valid = np.zeros(nb.shape, dtype=np.float32)
+    for c in range(len(nb)):
+        valid[c, : len(np.unique(nb[c]))] = 1.0
+    return nb, valid
+
+
+def detect_spikes(traces, threshold: float = 5.0, noise=None, *, freq_min: float = 300.0,
+                  freq_max: float = 6000.0, order: int = 3, cmr: bool = False, radius_um: float = 50.0,
+                  sweep_ms: float = 0.3, localize: bool = True, localize_radius_um: float = 75.0,
+                  margin_s: float = 0.01, noise_seconds: float = 5.0, scheduler: str | None = None,
+                  compute: bool = True):
+    """Detect negative threshold crossings that are local minima in time and across nearby channels.
+
+    One task per time chunk: read the chunk with ``margin_s`` of its neighbours on each side, filter,
+    keep samples in the chunk's own frames that cross ``-threshold * noise`` and are the minimum over
+    ``±sweep_ms`` and all channels within ``radius_um``, then localize them (centre of mass) in the same task.
+
+    Parameters
+    ----------
+    traces : xarray.DataArray
+        ``("time", "channel")`` recording, dask-backed.
+    threshold : float
+        In units of the per-channel noise σ.
+    noise : array-like, xarray.DataArray or dask.delayed, optional
+        Per-channel σ of the filtered signal; default :func:`noise_levels` with the same filter settings.
+    freq_min, freq_max, order, cmr, margin_s
+        As in :func:`bandpass`.
+    radius_um : float
+        Spatial exclusion radius: a peak must be the minimum over channels this close.
+    sweep_ms : float
+        Temporal exclusion half-window.
+    localize : bool
+        Add ``x``, ``y`` (µm) by centre of mass of the trough depth over channels within
+        ``localize_radius_um``.
+    noise_seconds : float
+        Data used for the default noise estimate.
+    scheduler : str, optional
+        Dask scheduler for ``compute=True``; ``None`` uses the active client / default.
+    compute : bool
+        If False, return a ``dask.delayed`` DataFrame (compute it with any scheduler).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample_index`` (frames from the recording's time zero, int64), ``time`` (s), ``channel`` (id),
+        ``channel_index`` (column in ``traces``), ``amplitude`` (filtered trough, float32, negative, same
+        units as the traces) and, with ``localize``, ``x``, ``y``; sorted by sample, then channel.
+    """
+    import dask
+    from dask.delayed import Delayed
+
+    fs = _fs(traces)
+    data = _data(traces)
+    pos = _positions(traces)
+    if noise is None:
+        noise = noise_levels(traces, seconds=noise_seconds, freq_min=freq_min, freq_max=freq_max, order=order,
+                             cmr=cmr, margin_s=margin_s, compute=False)
+    elif not isinstance(noise, Delayed):
+        noise = np.asarray(noise, dtype=np.float64)
+    loc_nb, loc_valid = _locality(pos, localize_radius_um)
+    p = {"fs": fs, "freq_min": freq_min, "freq_max": freq_max, "order": order, "cmr": cmr,
+         "threshold": float(threshold), "neighbours": channel_neighbours(pos, radius_um),
+         "sweep": max(1, int(round(sweep_ms * fs / 1000))), "localize": localize, "loc_nb": loc_nb,
+         "loc_valid": loc_valid, "pos": pos, "channel_ids": np.asarray(traces["channel"].values)}
+    frame0 = _start_frame(traces, fs)
+    depth = _margin(fs, margin_s, extra=p["sweep"] + 3)
+    parts = [dask.delayed(_detect_block, pure=True)(blk, noise, bs, s, e, frame0, p)
+             for blk, bs, s, e in _blocks(data, depth)]
+    result = dask.delayed(_concat, pure=True)(parts)
+    if not compute:
+        return result
+    peaks = _compute(result, scheduler)
+    if not localize:
+        peaks = peaks.drop(columns=["x", "y"], errors="ignore")
+    return peaks
+
+
+def _localize_block(block, sel_c, sel_t, p):
+    y = _filter_block(block, p["fs"], p["freq_min"], p["freq_max"], p["order"], p["cmr"])
+    return _center_of_mass(y, sel_c, sel_t, p["loc_nb"], p["loc_valid"], p["pos"])
+
+
+def localize_peaks(traces, peaks, radius_um: float = 75.0, *, freq_min: float = 300.0, freq_max: float = 6000.0,
+                   order: int = 3, cmr: bool = False, margin_s: float = 0.01, scheduler: str | None = None):
+    """Centre-of-mass ``x``, ``y`` (µm) of given peaks, re-reading the traces chunk by chunk.
+
+    :func:`detect_spikes` already does this inside its detection tasks (``localize=True``); use this for
+    peaks from elsewhere (e.g. a sorting's spike times with their channels).
+
+    Parameters
+    ----------
+    traces : xarray.DataArray
+    peaks : pandas.DataFrame
+        With ``sample_index`` (frames from time zero) and ``channel`` (id) or ``channel_index``.
+    radius_um : float
+        Channels within this distance of the peak channel contribute, weighted by their trough depth.
+    freq_min, freq_max, order, cmr, margin_s
+        As in :func:`bandpass`.
+    scheduler : str, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``peaks`` with ``x``, ``y`` columns.
+    """
+    import dask
+
+    fs = _fs(traces)
+    data = _data(traces)
+    pos = _positions(traces)
+    frame0 = _start_frame(traces, fs)
+    if "channel_index" in peaks:
+        cidx = peaks["channel_index"].to_numpy(np.int64)
+    else:
+        lookup = {int(c): i for i, c in enumerate(traces["channel"].values)}
+        cidx = np.array([lookup[int(c)] for c in peaks["channel"].to_numpy()], dtype=np.int64)
+    rel = peaks["sample_index"].to_numpy(np.int64) - frame0
+    loc_nb, loc_valid = _locality(pos, radius_um)
+    p = {"fs": fs, "freq_min": freq_min, "freq_max": freq_max, "order": order, "cmr": cmr, "loc_nb": loc_nb,
+         "loc_valid": loc_valid, "pos": pos}
+    tasks, rows = [], []
+    for blk, bs, s, e in _blocks(data, _margin(fs, margin_s, extra=4)):
+        sel = np.flatnonzero((rel >= s) & (rel < e))
+        if sel.size:
+            tasks.append(dask.delayed(_localize_block, pure=True)(blk, cidx[sel], rel[sel] - bs, p))
+            rows.append(sel)
+    out = peaks.copy()
+    xy = np.full((len(peaks), 2), np.nan)
+    for sel, res in zip(rows, _compute(tasks, scheduler)):
+        xy[sel] = res
+    out["x"], out["y"] = xy[:, 0], xy[:, 1]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- motion
+
+def drift_raster(peaks, bin_s: float = 2.0, bin_um: float = 5.0, time_range: tuple[float, float] | None = None,
+                 depth_range: tuple[float, float] | None = None, weight: str = "count"):
+    """Peak counts in (time bin × depth bin): the drift raster.
+
+    Parameters
+    ----------
+    peaks : pandas.DataFrame
+        With ``time`` (s) and ``y`` (µm), e.g. from :func:`detect_spikes`.
+    bin_s, bin_um : float
+        Bin sizes.
+    time_range, depth_range : (float, float), optional
+        Default: whole bins covering the peaks.
+    weight : {"count", "amplitude"}
+        Count peaks, or sum their ``|amplitude|``.
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``("time", "depth")``, coords at bin centres; ``attrs`` carry the bin edges.
+    """
+    import xarray as xr
+
+    t = peaks["time"].to_numpy(float)
+    yv = peaks["y"].to_numpy(float)
+    ok = np.isfinite(t) & np.isfinite(yv)
+    t, yv = t[ok], yv[ok]
+    if time_range is None:
+        time_range = (np.floor(t.min() / bin_s) * bin_s, np.ceil((t.max() + 1e-9) / bin_s) * bin_s) if t.size else (0, bin_s)
+    if depth_range is None:
+        depth_range = (np.floor(yv.min() / bin_um) * bin_um, np.ceil((yv.max() + 1e-9) / bin_um) * bin_um) if yv.size else (0, bin_um)
+    t_edges = np.arange(time_range[0], time_range[1] + bin_s / 2, bin_s)
+    y_edges = np.arange(depth_range[0], depth_range[1] + bin_um / 2, bin_um)
+    if len(t_edges) < 2:
+        t_edges = np.array([time_range[0], time_range[0] + bin_s])
+    if len(y_edges) < 2:
+        y_edges = np.array([depth_range[0], depth_range[0] + bin_um])
+    w = None
+    if weight == "amplitude":
+        w = np.abs(peaks["amplitude"].to_numpy(float)[ok])
+    elif weight != "count":
+        raise ValueError(f"weight must be 'count' or 'amplitude', not {weight!r}")
+    h, _, _ = np.histogram2d(t, yv, bins=[t_edges, y_edges], weights=w)
+    return xr.DataArray(h, dims=("time", "depth"),
+                        coords={"time": (t_edges[:-1] + t_edges[1:]) / 2, "depth": (y_edges[:-1] + y_edges[1:]) / 2},
+                        attrs={"time_edges": t_edges, "depth_edges": y_edges, "bin_s": bin_s, "bin_um": bin_um},
+                        name="peaks")
+
+
+def _pairwise_shifts(h: np.ndarray, max_lag: int, rows_per_block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """For every pair of rows, the lag (bins, subpixel) maximising Σ_y h_i(y) h_j(y + lag), and that peak's
+    normalised correlation. Rows are processed in blocks, so memory is O(block × rows × lags)."""
+    t, d = h.shape
+    hc = h - h.mean(axis=1, keepdims=True)
+    norm = np.sqrt((hc ** 2).sum(axis=1))
+    norm[norm == 0] = np.inf
+    hn = hc / norm[:, None]
+    lags = np.arange(-max_lag, max_lag + 1)
+    shift, peak = np.empty((t, t)), np.empty((t, t))
+    for i0 in range(0, t, rows_per_block):
+        hb = hn[i0:i0 + rows_per_block]
+        corr = np.empty((len(lags), hb.shape[0], t))
+        for k, lag in enumerate(lags):
+            corr[k] = hb[:, :d - lag] @ hn[:, lag:].T if lag >= 0 else hb[:, -lag:] @ hn[:, :d + lag].T
+        best = np.argmax(corr, axis=0)
+        top = np.take_along_axis(corr, best[None], axis=0)[0]
+        lo = np.take_along_axis(corr, np.clip(best - 1, 0, len(lags) - 1)[None], axis=0)[0]
+        hi = np.take_along_axis(corr, np.clip(best + 1, 0, len(lags) - 1)[None], axis=0)[0]
+        den = lo - 2 * top + hi
+        inner = (best > 0) & (best < len(lags) - 1) & (den < 0)
+        frac = np.where(inner, 0.5 * (lo - hi) / np.where(inner, den, 1.0), 0.0)
+        shift[i0:i0 + hb.shape[0]] = lags[best] + frac
+        peak[i0:i0 + hb.shape[0]] = top
+    return shift, peak
+
+
+def estimate_motion(peaks_or_raster, bin_s: float = 2.0, bin_um: float = 5.0, max_shift_um: float = 100.0,
+                    smooth_um: float = 10.0, min_corr: float = 0.2, time_horizon_s: float | None = None,
+                    weight: str = "count"):
+    """Rigid motion over time by decentralized registration of the drift raster.
+
+    Every pair of time bins is registered by cross-correlating their (smoothed, normalised) depth
+    histograms; the per-bin displacements ``p`` are the weighted least-squares solution of
+    ``p_j - p_i = shift_ij`` (weights: peak correlation, pairs below ``min_corr`` dropped), as in
+    Varol et al. 2021 / spikeinterface's ``decentralized`` method.
+
+    Parameters
+    ----------
+    peaks_or_raster : pandas.DataFrame or xarray.DataArray
+        Peaks with ``time`` and ``y`` (from :func:`detect_spikes`), or a raster from :func:`drift_raster`.
+    bin_s, bin_um : float
+        Raster bins (ignored for a raster input).
+    max_shift_um : float
+        Largest displacement between any two time bins that can be found.
+    smooth_um : float
+        Gaussian smoothing σ of each depth histogram before correlating.
+    min_corr : float
+        Pairs whose peak normalised correlation is below this are ignored.
+    time_horizon_s : float, optional
+        Only register pairs of bins closer in time than this (default: all pairs).
+    weight : {"count", "amplitude"}
+        Raster weighting (see :func:`drift_raster`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time`` (bin centres, s) and ``displacement`` (µm): how far the units appear to move along +y,
+        defined up to a constant (mean zero over bins with data). ``attrs["raster"]`` holds the raster.
+    """
+    import pandas as pd
+    from scipy.ndimage import gaussian_filter1d
+
+    raster = peaks_or_raster
+    if not hasattr(raster, "dims"):
+        raster = drift_raster(peaks_or_raster, bin_s=bin_s, bin_um=bin_um, weight=weight)
+    h = np.asarray(raster.values, dtype=float)
+    step = float(np.diff(raster["depth"].values[:2])[0]) if raster.sizes["depth"] > 1 else bin_um
+    if smooth_um > 0:
+        h = gaussian_filter1d(h, smooth_um / step, axis=1, mode="constant")
+    max_lag = max(1, min(int(np.ceil(max_shift_um / step)), h.shape[1] - 1))
+    shift, corr = _pairwise_shifts(h, max_lag)
+    w = np.where(corr >= min_corr, corr, 0.0)
+    has = h.sum(axis=1) > 0
+    w[~has, :] = 0
+    w[:, ~has] = 0
+    np.fill_diagonal(w, 0)
+    times = np.asarray(raster["time"].values, float)
+    if time_horizon_s is not None:
+        w[np.abs(times[:, None] - times[None, :]) > time_horizon_s] = 0
+    lap = np.diag(w.sum(axis=1)) - w
+    rhs = (w * shift).sum(axis=0)            # b_k = Σ_i w_ik · shift_ik, shift_ik ≈ p_k − p_i
+    p = np.linalg.lstsq(lap, rhs, rcond=None)[0] * step
+    connected = w.sum(axis=1) > 0
+    p = np.where(connected, p - (p[connected].mean() if connected.any() else 0.0), np.nan)
+    out = pd.DataFrame({"time": times, "displacement": p})
+    out.attrs["raster"] = raster
+    out.attrs["sign"] = "displacement: apparent motion of the units along +y (um), up to a constant"
+    return out

@@ -1,0 +1,42 @@
+"""The main job end to end at a small size: generate → serve → intake over HTTP → dask analysis → figure."""
+
+import json
+import socket
+
+import pytest
+
+from intake_npx2020.cli import main
+
+
+@pytest.mark.parametrize("scheduler", ["distributed"])
+def test_demo_end_to_end(tmp_path, capsys, scheduler):
+    out = tmp_path / "demo"
+    assert main(["demo", "--duration", "20", "--out", str(out), "--scheduler", scheduler]) == 0
+    printed = capsys.readouterr().out
+    assert "recall of well-isolated units" in printed and str(out) in printed
+    png = (out / "demo.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    import matplotlib.image
+
+    assert matplotlib.image.imread(out / "demo.png").shape[0] > 500
+    s = json.loads((out / "summary.json").read_text())
+    assert s["recall_well_isolated"] >= 0.9 and s["well_isolated_units"] >= 5
+    assert s["precision"] >= 0.8
+    assert s["drift_rms_error_um"] <= 5.0 and s["imposed_drift_span_um"] == pytest.approx(50.0)
+    # every byte of the raw file crossed HTTP once, verified, and landed in the empty cache
+    assert s["bytes_fetched_over_http"] >= s["raw_bytes"]
+    assert s["bytes_in_cache"] >= s["raw_bytes"]
+    assert s["chunks_fetched"] >= s["raw_bytes"] // 20_000_000
+    assert s["ground_truth_spikes_in_catalog"] == s["ground_truth_spikes"]
+    mirror_port = int(json.loads((out / "summary.json").read_text()).get("mirror", "http://x:1").rsplit(":", 1)[1])
+    with socket.socket() as sock:  # the server was stopped
+        assert sock.connect_ex(("127.0.0.1", mirror_port)) != 0
+
+
+def test_demo_refuses_foreign_directory(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="not a demo output"):
+        from intake_npx2020.demo import run_demo
+
+        run_demo(tmp_path, duration=5)
+    assert (tmp_path / "mine.txt").read_text() == "precious"
