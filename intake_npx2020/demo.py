@@ -57,6 +57,25 @@ def _environ(**values):
                 os.environ[k] = v
 
 
+def _compute(client, scheduler, progress, *delayed):
+    """Compute in one graph, with a progress bar on a terminal (dask's own bars)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if client is not None:
+        futures = client.compute(list(delayed))
+        if show:
+            from dask.distributed import progress as dask_progress
+
+            dask_progress(futures)
+        return client.gather(futures)
+    import dask
+    from dask.diagnostics import ProgressBar
+
+    if show:
+        with ProgressBar():
+            return dask.compute(*delayed, scheduler=scheduler)
+    return dask.compute(*delayed, scheduler=scheduler)
+
+
 def _worker_stats() -> dict:
     from .store import get_store
 
@@ -215,8 +234,9 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
             log(f"[4/5] analysing {x.shape[0] / x.attrs['sampling_frequency']:.0f} s × {x.shape[1]} ch with dask "
                 f"({scheduler}{f', {workers} workers' if client else ''})")
             t0 = time.perf_counter()
-            noise = analysis.noise_levels(x, scheduler=sched)
-            peaks = analysis.detect_spikes(x, threshold=5.0, noise=noise, scheduler=sched)
+            noise, peaks = _compute(client, sched, progress,
+                                    noise_d := analysis.noise_levels(x, compute=False),
+                                    analysis.detect_spikes(x, threshold=5.0, noise=noise_d, compute=False))
             motion = analysis.estimate_motion(peaks, bin_s=2.0)
             t_analysis = time.perf_counter() - t0
             stats = [_worker_stats()] + (list(client.run(_worker_stats).values()) if client else [])
