@@ -6,6 +6,8 @@ from pathlib import Path
 
 from intake.catalog.local import YAMLFileCatalog
 
+from .formats.objects import leaves
+
 __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text"]
 
 #: The catalog of the 2020 collection, installed as package data.
@@ -15,22 +17,11 @@ _COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channe
             "size_bytes", "drift", "recording_id", "sorter", "curated", "contributed", "unit_count", "object_status"]
 
 
-def _values(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _values(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from _values(v)
-    elif obj is not None and not isinstance(obj, bool):
-        yield str(obj)
-
-
 def entry_text(name: str, entry) -> str:
     """What a search looks at: the ID, description and metadata *values* (not keys, not the data objects)."""
     d = entry.describe()
     meta = {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}
-    return " ".join([name, d.get("description") or "", *_values(meta)]).lower()
+    return " ".join([name, d.get("description") or "", *map(str, leaves(meta))]).lower()
 
 
 class NPXCatalog(YAMLFileCatalog):

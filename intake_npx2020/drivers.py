@@ -16,6 +16,7 @@ from intake.source.base import DataSource, Schema
 from . import __version__
 from .errors import ContentNotFound
 from .formats import Bin1Recording, load_object, read_drift, read_sorting
+from .formats.objects import leaves
 from .store import get_store
 
 __all__ = ["RecordingSource", "SortingSource", "DriftSource"]
@@ -38,18 +39,8 @@ class _Base(DataSource):
 
     def uris(self) -> list[str]:
         """The ``sha1://`` URIs of every file this entry reads (for ``npx2020 fetch``)."""
-        return [v for v in _strings(self._captured_init_kwargs) if v.startswith(("sha1://", "sha1dir://"))]
-
-
-def _strings(obj):
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, Mapping):
-        for v in obj.values():
-            yield from _strings(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from _strings(v)
+        return [v for v in leaves(self._captured_init_kwargs)
+                if isinstance(v, str) and v.startswith(("sha1://", "sha1dir://"))]
 
 
 class RecordingSource(_Base):

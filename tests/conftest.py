@@ -77,6 +77,15 @@ def put_file(root: Path, data: bytes, bounds: list[int] | None = None, whole: bo
     return f"sha1://{h}/{label}" + (f"?manifest={manifest}" if manifest else "")
 
 
+def npy_uri(root: Path, arr, label: str = "x.npy") -> str:
+    """Store ``arr`` as a ``.npy`` blob under ``root``; return its sha1:// URI."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return put_file(root, buf.getvalue(), label=label)
+
+
 @pytest.fixture
 def blob(tmp_path):
     """A 12 MB random file with an irregular manifest, whole + chunks, in a 'source' store."""

@@ -11,9 +11,7 @@ import intake
 
 @pytest.fixture
 def cat(tmp_path, recording):
-    import io
-
-    from conftest import put_file
+    from conftest import npy_uri
 
     obj, raw = recording
     own = tmp_path / "own-store"
@@ -21,13 +19,8 @@ def cat(tmp_path, recording):
     times = np.sort(rng.integers(0, 90_000, 300))
     labels = rng.integers(1, 6, 300)
 
-    def npy(a, name):
-        b = io.BytesIO()
-        np.save(b, a)
-        return put_file(own, b.getvalue(), label=name)
-
-    sorting = {"sorting_format": "npy1", "data": {"times_npy_uri": npy(times, "t.npy"),
-                                                   "labels_npy_uri": npy(labels, "l.npy"), "samplerate": 30000}}
+    sorting = {"sorting_format": "npy1", "data": {"times_npy_uri": npy_uri(own, times, "t.npy"),
+                                                   "labels_npy_uri": npy_uri(own, labels, "l.npy"), "samplerate": 30000}}
     path = write_catalog(tmp_path / "c.yaml", {
         "rec": {"driver": "npx_recording", "args": {"recording": obj},
                 "metadata": {"kind": "recording", "gain_to_uV": 2.34375}},

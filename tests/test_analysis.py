@@ -241,6 +241,10 @@ def test_motion_matches_imposed_steps(rec, detection):
     assert 45.0 < up - rest < 55.0
     again = an.estimate_motion(an.drift_raster(peaks, bin_s=2.0, bin_um=5.0))
     np.testing.assert_allclose(again["displacement"], motion["displacement"])
+    everything = an.estimate_motion(peaks, bin_s=2.0, time_horizon_s=DURATION)
+    np.testing.assert_allclose(everything["displacement"], motion["displacement"])
+    near = an.estimate_motion(peaks, bin_s=2.0, time_horizon_s=6.0)["displacement"].to_numpy() - truth
+    assert np.sqrt(np.mean((near - near.mean()) ** 2)) <= 5.0
 
 
 def test_motion_cross_check_with_spikeinterface(rec, detection):
@@ -277,7 +281,7 @@ def test_motion_cross_check_with_spikeinterface(rec, detection):
         return float(np.sqrt(np.mean((e - e.mean()) ** 2)))
 
     corr = np.corrcoef(si_d, ours["displacement"])[0, 1]
-    print(f"\nspikeinterface decentralized: RMS vs truth {rms(si_d):.2f} µm; ours {rms(ours['displacement'].to_numpy()):.2f} µm;"
-          f" correlation ours/SI {corr:.4f}")
+    print(f"\nspikeinterface decentralized: RMS vs truth {rms(si_d):.2f} µm; "
+          f"ours {rms(ours['displacement'].to_numpy()):.2f} µm; correlation ours/SI {corr:.4f}")
     assert corr > 0.97
     assert rms(ours["displacement"].to_numpy()) <= rms(si_d) + 1.0

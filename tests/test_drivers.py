@@ -1,4 +1,3 @@
-import io
 import time
 
 import intake
@@ -6,17 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import CX_COLS, bin1_object, put_file, write_catalog
+from conftest import CX_COLS, bin1_object, npy_uri, write_catalog
 
 from intake_npx2020.drivers import DriftSource, RecordingSource, SortingSource
 from intake_npx2020.errors import ContentNotFound
 from intake_npx2020.store import get_store
-
-
-def npy(root, arr, label):
-    buf = io.BytesIO()
-    np.save(buf, arr)
-    return put_file(root, buf.getvalue(), label=label)
 
 
 @pytest.fixture
@@ -27,8 +20,8 @@ def cat(tmp_path, recording):
     rng = np.random.default_rng(3)
     times = np.sort(rng.integers(0, 90_000, 2000))
     labels = rng.integers(0, 12, 2000)
-    sorting = {"sorting_format": "npy1", "data": {"times_npy_uri": npy(own, times, "t.npy"),
-                                                   "labels_npy_uri": npy(own, labels, "l.npy"), "samplerate": 30000}}
+    sorting = {"sorting_format": "npy1", "data": {"times_npy_uri": npy_uri(own, times, "t.npy"),
+                                                   "labels_npy_uri": npy_uri(own, labels, "l.npy"), "samplerate": 30000}}
     missing = bin1_object("sha1://" + "c" * 40 + "/raw.bin?manifest=" + "d" * 40, 385, 90_000, CX_COLS)
     path = write_catalog(tmp_path / "cat.yaml", {
         "rec": {"driver": "npx_recording", "description": "385 raw columns, 374 channels",
@@ -43,8 +36,8 @@ def cat(tmp_path, recording):
         "rec:unknown": {"driver": "npx_sorting", "args": {"sorting": None},
                         "metadata": {"kind": "sorting", "unavailable": "the URIs were never published"}},
         "rec:drift": {"driver": "npx_drift",
-                      "args": {"timestamps": npy(own, np.array([0.0, 1.0, 2.0]), "ts.npy"),
-                               "positions": npy(own, np.array([0.0, 50.0, 0.0]), "pos.npy")},
+                      "args": {"timestamps": npy_uri(own, np.array([0.0, 1.0, 2.0]), "ts.npy"),
+                               "positions": npy_uri(own, np.array([0.0, 50.0, 0.0]), "pos.npy")},
                       "metadata": {"kind": "drift", "recording_id": "rec"}},
     })
     return intake.open_catalog(str(path)), raw, (times, labels)

@@ -3,16 +3,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import put_file
+from conftest import npy_uri, put_file
 
 from intake_npx2020.formats import Bin1Recording, read_drift, read_sorting
 from intake_npx2020.store import get_store
-
-
-def npy_uri(root, arr, label="x.npy"):
-    buf = io.BytesIO()
-    np.save(buf, arr)
-    return put_file(root, buf.getvalue(), label=label)
 
 
 @pytest.fixture

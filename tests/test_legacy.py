@@ -49,20 +49,13 @@ def test_download_true_fetches_everything(cat, tmp_path, serve_process, monkeypa
 
 
 def test_load_sorting(tmp_path):
-    import io
-
-    from conftest import put_file
+    from conftest import npy_uri
 
     own = tmp_path / "own-store"
     times, labels = np.array([5, 9, 30, 31, 40]), np.array([8, 3, 8, 3, 8])
 
-    def npy(a, name):
-        b = io.BytesIO()
-        np.save(b, a)
-        return put_file(own, b.getvalue(), label=name)
-
-    obj = {"sorting_format": "npy1", "data": {"times_npy_uri": npy(times, "t.npy"),
-                                               "labels_npy_uri": npy(labels, "l.npy"), "samplerate": 30000}}
+    obj = {"sorting_format": "npy1", "data": {"times_npy_uri": npy_uri(own, times, "t.npy"),
+                                               "labels_npy_uri": npy_uri(own, labels, "l.npy"), "samplerate": 30000}}
     c = intake.open_catalog(str(write_catalog(tmp_path / "c.yaml", {
         "x:curated": {"driver": "npx_sorting", "args": {"sorting": obj}, "metadata": {"kind": "sorting"}}})))
     s = load_sorting("x:curated", catalog=c)

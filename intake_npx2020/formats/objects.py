@@ -8,6 +8,18 @@ from collections.abc import Mapping
 from ..store import Store
 
 
+def leaves(obj):
+    """Every scalar inside nested mappings and lists, in order (``None`` and booleans skipped)."""
+    if isinstance(obj, Mapping):
+        for v in obj.values():
+            yield from leaves(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from leaves(v)
+    elif obj is not None and not isinstance(obj, bool):
+        yield obj
+
+
 def load_object(obj: Mapping | str, store: Store, what: str) -> dict:
     """Return the object mapping; a ``sha1://…json`` string is fetched (verified) and parsed."""
     if isinstance(obj, Mapping):
