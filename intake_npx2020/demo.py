@@ -237,7 +237,7 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
             noise, peaks = _compute(client, sched, progress,
                                     noise_d := analysis.noise_levels(x, compute=False),
                                     analysis.detect_spikes(x, threshold=5.0, noise=noise_d, compute=False))
-            motion = analysis.estimate_motion(peaks, bin_s=2.0)
+            motion = analysis.estimate_motion(peaks, bin_s=2.0, time_range=(0.0, truth.duration))
             t_analysis = time.perf_counter() - t0
             stats = [_worker_stats()] + (list(client.run(_worker_stats).values()) if client else [])
         finally:

@@ -136,7 +136,6 @@ class SynthResult:
         Each task reads its own frames from the file by path, so the graph pickles (processes, distributed).
         """
         import dask.array as da
-        import xarray as xr
 
         step = max(1, int(round(chunk_seconds * self.sampling_frequency)))
         cols = np.array([self.channel_map[int(c)] for c in self.channel_ids], dtype=np.int64)
@@ -487,6 +486,8 @@ def generate(out_dir: str | Path, duration: float = 60.0, probe: str = "NP1", nu
     -------
     SynthResult
     """
+    if firing_rates[1] * refractory_ms / 1000.0 >= 1.0:
+        raise ValueError(f"firing rate {firing_rates[1]} Hz is impossible with a {refractory_ms} ms refractory period")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = _time.perf_counter()
