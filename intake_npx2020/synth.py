@@ -610,7 +610,13 @@ def write_catalog(result: SynthResult, store_dir: str | Path, catalog_path: str 
     from .store import get_store
 
     store = get_store({"store": str(store_dir)})
-    uri = {k: store.add_file(p).uri for k, p in [("raw", result.raw_path), ("times", result.times_path),
+    def add(path: Path) -> str:
+        try:  # same filesystem: no copy of a multi-GB file
+            return store.add_file(path, link="hard").uri
+        except OSError:
+            return store.add_file(path).uri
+
+    uri = {k: add(p) for k, p in [("raw", result.raw_path), ("times", result.times_path),
                                                   ("labels", result.labels_path),
                                                   ("timestamps", result.timestamps_path),
                                                   ("positions", result.positions_path)]}
