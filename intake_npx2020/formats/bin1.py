@@ -108,9 +108,16 @@ class Bin1Recording:
         """sha1 of ``json.dumps(obj)``: the 2020 ``recordingPath`` hash."""
         return hashlib.sha1(json.dumps(self.obj).encode()).hexdigest()
 
+    @staticmethod
+    def _as_slice(cols: np.ndarray) -> slice | None:
+        """``cols`` as a slice when it is a contiguous ascending run (then a view replaces a gather)."""
+        if cols.ndim == 1 and cols.size and np.all(np.diff(cols) == 1):
+            return slice(int(cols[0]), int(cols[-1]) + 1)
+        return None
+
     @cached_property
-    def _identity(self) -> bool:
-        return self.num_channels == self.raw_num_channels and bool(np.all(self.columns == np.arange(self.raw_num_channels)))
+    def _all_columns(self) -> slice | None:
+        return self._as_slice(self.columns)
 
     def check_size(self, store: Store) -> None:
         """Raise :class:`IntegrityError` if the raw file's size disagrees with the object."""
@@ -126,9 +133,10 @@ class Bin1Recording:
         block = np.empty((stop - start, self.raw_num_channels), dtype="<i2")
         if stop > start:
             store.read_into(self.raw, start * 2 * self.raw_num_channels, memoryview(block).cast("B"))
-        if channels is None and self._identity:
-            return block
         cols = self.columns if channels is None else self.columns[channels]
-        if isinstance(cols, np.ndarray):
-            return np.take(block, cols, axis=1)
-        return np.ascontiguousarray(block[:, cols])
+        if not isinstance(cols, np.ndarray):  # a single channel
+            return block[:, cols]
+        run = self._all_columns if channels is None else self._as_slice(cols)
+        if run is not None:
+            return block if run == slice(0, self.raw_num_channels) else block[:, run]
+        return np.take(block, cols, axis=1)
