@@ -144,6 +144,24 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_view(args) -> int:
+    try:
+        from .view import check_gui_deps, serve_viewer
+
+        check_gui_deps()
+    except ImportError as err:
+        print(f"npx2020 view: error: {err}", file=sys.stderr)
+        return 1
+    server, url = serve_viewer(args.catalog, port=args.port, address=args.address, store=args.store)
+    print(f"npx2020 viewer at {url} (intake GUI at {url}intake; Ctrl-C to stop)", flush=True)
+    if args.show:
+        import webbrowser
+
+        webbrowser.open(url)
+    server.wait()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="npx2020", description="The neuropixels-data-sep-2020 collection as an intake catalog.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -203,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--clear", action="store_true", help="remove all cached blobs except added files")
     c.add_argument("--store")
     c.set_defaults(func=_cmd_cache)
+
+    v = sub.add_parser("view", help="browse the catalog and see traces, spikes and drift in a web browser")
+    v.add_argument("catalog", nargs="?", help="catalog YAML (default: the 2020 collection)")
+    v.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
+    v.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    v.add_argument("--store", help="another local store root to read (a store/ beside the catalog is read too)")
+    v.add_argument("--show", action="store_true", help="open the page in the default web browser")
+    v.set_defaults(func=_cmd_view)
     return p
 
 

@@ -69,6 +69,10 @@ class Manifest:
     def hash(self) -> str:
         return hashlib.sha1(self.to_bytes()).hexdigest()
 
+    def index_of(self, chunk: Chunk) -> int:
+        """Position of ``chunk`` in the manifest."""
+        return bisect.bisect_right(self._ends, chunk.start)
+
     def chunks_for(self, start: int, end: int) -> list[Chunk]:
         """Chunks that overlap ``[start, end)`` (``start < c.end and end > c.start``)."""
         if start >= end:

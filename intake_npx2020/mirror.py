@@ -7,9 +7,11 @@ Retries and hash checks live in :mod:`intake_npx2020.store`, which knows what th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
+from typing import NamedTuple
 
 from .local import blob_relpath
 
@@ -81,8 +83,9 @@ class Mirror:
             raise PermanentError(f"HEAD {self.url(sha1)}: HTTP {r.status_code} without Content-Length")
         return int(r.headers["Content-Length"])
 
-    def get(self, sha1: str, start: int | None = None, end: int | None = None) -> bytearray | None:
-        """Bytes ``[start, end)`` of blob ``sha1`` (the whole blob if both are ``None``); ``None`` on 404."""
+    def get(self, sha1: str, start: int | None = None, end: int | None = None) -> "Body | None":
+        """Bytes ``[start, end)`` of blob ``sha1`` (the whole blob if both are ``None``) and their sha1,
+        hashed as they arrive; ``None`` on 404."""
         import requests
 
         url = self.url(sha1)
@@ -112,12 +115,13 @@ class Mirror:
                 raise PermanentError(f"{where}: server sent {n} bytes for a {end - start}-byte range")
             return self._read_body(r, n, where)
 
-    def _read_body(self, r, n: int, where: str) -> bytearray:
+    def _read_body(self, r, n: int, where: str) -> "Body":
         import requests
         import urllib3
 
         buf = bytearray(n)
         view = memoryview(buf)
+        digest = hashlib.sha1()
         got = 0
         deadline = time.monotonic() + 4 * self.timeout + n / 1e6
         try:
@@ -125,6 +129,7 @@ class Mirror:
                 k = r.raw.readinto(view[got:])
                 if not k:
                     break
+                digest.update(view[got:got + k])  # overlaps hashing with the socket filling up
                 got += k
                 if time.monotonic() > deadline:
                     raise TransientError(f"{where}: body too slow ({got} of {n} bytes by the deadline)")
@@ -132,4 +137,11 @@ class Mirror:
             raise TransientError(f"{where}: {type(err).__name__} after {got} of {n} bytes: {err}") from err
         if got != n:
             raise TransientError(f"{where}: truncated body, {got} of {n} bytes")
-        return buf
+        return Body(buf, digest.hexdigest())
+
+
+class Body(NamedTuple):
+    """A response body and the sha1 of its bytes."""
+
+    data: bytearray
+    sha1: str

