@@ -286,3 +286,21 @@ def test_store_pickles_as_config(blob):
     s2 = pickle.loads(pickle.dumps(s))
     assert s2 is s  # same process: the shared instance
     assert isinstance(s2, Store)
+
+
+def test_sequential_reads_prefetch_next_chunks(tmp_path, serve_process):
+    data = random_bytes(6_000_000, seed=31)
+    bounds = list(range(0, 6_000_001, 500_000))
+    root = tmp_path / "src"
+    uri = put_file(root, data, bounds)
+    s = get_store({"mirrors": serve_process(root), "parallel": 3})
+    assert bytes(s.read(uri, 0, 400_000)) == data[:400_000]
+    assert bytes(s.read(uri, 400_000, 900_000)) == data[400_000:900_000]  # continues: read ahead 2 chunks
+    deadline = time.monotonic() + 10
+    while s.stats["chunks_fetched"] < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.stats["chunks_fetched"] == 4
+    before = s.stats["requests"]
+    assert bytes(s.read(uri, 1_000_000, 1_900_000)) == data[1_000_000:1_900_000]
+    assert s.stats["requests"] == before  # chunks 2 and 3 were already there
+    assert_store_valid(tmp_path / "own-store")
