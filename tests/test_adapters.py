@@ -59,15 +59,15 @@ def test_spikeinterface_preprocess_detect_and_zarr(cat, tmp_path):
     from conftest import bin1_object, put_file
 
     rng = np.random.default_rng(5)
-    raw = rng.normal(0, 10, (60_000, 385)).astype(np.int16)
-    spikes = np.arange(1_000, 59_000, 1_450)
+    raw = rng.normal(0, 10, (30_000, 385)).astype(np.int16)
+    spikes = np.arange(1_000, 29_000, 1_450)
     wave = (-300 * np.exp(-0.5 * ((np.arange(-15, 16)) / 4.0) ** 2)).astype(np.int16)
     for t in spikes:
         raw[t - 15:t + 16, CX_COLS[100]] += wave
-    uri = put_file(tmp_path / "own-store", raw.tobytes(), [0, 10_000_000, 30_000_000, raw.nbytes])
+    uri = put_file(tmp_path / "own-store", raw.tobytes(), [0, 10_000_000, raw.nbytes])
     from intake_npx2020.drivers import RecordingSource
 
-    rec = RecordingSource(bin1_object(uri, 385, 60_000, CX_COLS)).to_spikeinterface(prefer_local_binary=False)
+    rec = RecordingSource(bin1_object(uri, 385, 30_000, CX_COLS)).to_spikeinterface(prefer_local_binary=False)
     filt = spre.common_reference(spre.bandpass_filter(rec, freq_min=300, freq_max=6000, dtype="float32"))
     peaks = detect_peaks(filt, method="by_channel", method_kwargs=dict(detect_threshold=8),
                          job_kwargs=dict(n_jobs=1, chunk_duration="1s", progress_bar=False))
@@ -75,7 +75,7 @@ def test_spikeinterface_preprocess_detect_and_zarr(cat, tmp_path):
     assert len(on_channel) == len(spikes) and np.all(np.abs(on_channel - spikes) <= 3)
     assert len(peaks) < 2 * len(spikes)
     saved = rec.save(folder=tmp_path / "z.zarr", format="zarr", n_jobs=1, chunk_duration="1s", progress_bar=False)
-    np.testing.assert_array_equal(saved.get_traces(start_frame=0, end_frame=60_000), raw[:, CX_COLS])
+    np.testing.assert_array_equal(saved.get_traces(start_frame=0, end_frame=30_000), raw[:, CX_COLS])
     assert saved.get_probe().get_contact_count() == 374
 
 
