@@ -134,7 +134,7 @@ def _cold_reads(s: Session) -> list[Figure]:
     parallels = (1, 2, 4)
 
     def read_all(st, mode: str) -> None:
-        if mode == "windows":
+        if mode in ("windows", "stream"):
             for off in range(0, size, win_bytes):
                 n = min(win_bytes, size - off)
                 st.read_into(uri, off, mv[:n])
@@ -143,7 +143,8 @@ def _cold_reads(s: Session) -> list[Figure]:
 
     def fresh(p: int, mode: str):
         d = s.fresh_store_dir(f"{mode}-p{p}")
-        return d, get_store({"store": str(d), "mirrors": [base], "use_kachery": False, "parallel": p})
+        return d, get_store({"store": str(d), "mirrors": [base], "use_kachery": False, "parallel": p,
+                             "cache": mode != "stream"})
 
     def run_ours(p: int, mode: str):
         d, st = fresh(p, mode)
@@ -176,7 +177,7 @@ def _cold_reads(s: Session) -> list[Figure]:
         t0 = time.perf_counter()
         _plain_get(url, size, readinto=True)
         raw_t.append(time.perf_counter() - t0)
-        for mode in ("windows", "fetch"):
+        for mode in ("windows", "fetch", "stream"):
             for p in parallels:
                 dt, stats = run_ours(p, mode)
                 ours_t.setdefault((p, mode), []).append(dt)
@@ -184,7 +185,8 @@ def _cold_reads(s: Session) -> list[Figure]:
         log(f"cold repeat {r + 1}/{repeats}: plain GET {size / MB / base_t[-1]:.0f} MB/s (readinto "
             f"{size / MB / raw_t[-1]:.0f}); windows " +
             ", ".join(f"p={p} {size / MB / ours_t[(p, 'windows')][-1]:.0f}" for p in parallels) + " MB/s; fetch " +
-            ", ".join(f"p={p} {size / MB / ours_t[(p, 'fetch')][-1]:.0f}" for p in parallels) + " MB/s")
+            ", ".join(f"p={p} {size / MB / ours_t[(p, 'fetch')][-1]:.0f}" for p in parallels) + " MB/s; stream " +
+            ", ".join(f"p={p} {size / MB / ours_t[(p, 'stream')][-1]:.0f}" for p in parallels) + " MB/s")
 
     def profiler(p: int, mode: str):
         def setup():  # a fresh store is made outside the profiled call; its fetch pool starts inside it
@@ -206,6 +208,13 @@ def _cold_reads(s: Session) -> list[Figure]:
                          med(base_t), nbytes=size, ours_all=ours_t[key], base_all=base_t, note=note,
                          profile_setup=profiler(p, mode))
             figs.append(judge(fig, min_ratio=0.5, min_mbps=100))
+    for p in parallels:
+        key = (p, "stream")
+        figs.append(judge(Figure(ISSUE, f"cold 1 s windows via mirror, cache=False (verify, no disk), parallel={p}",
+                                 med(ours_t[key]), "requests stream + readinto 20 MB, no verify", med(raw_t),
+                                 nbytes=size, ours_all=ours_t[key], base_all=raw_t,
+                                 note=f"{last_stats[key]['chunks_fetched']} chunks fetched",
+                                 profile_setup=profiler(p, "stream")), min_ratio=0.8))
     figs.append(Figure(ISSUE, "transport limit: requests stream + raw.readinto (preallocated), 20 MB ranges",
                        med(raw_t), "plain requests ranged GET 20 MB (r.content)", med(base_t), nbytes=size,
                        ours_all=raw_t, base_all=base_t, note="info: no verify/cache on either side"))
@@ -227,7 +236,7 @@ def _cold_stages(s: Session) -> list[Figure]:
     chunk = m.chunks[1]
     mirror = Mirror(base)
     reps = max(5, s.repeats)
-    data = mirror.get(u.sha1, chunk.start, chunk.end)
+    data = mirror.get(u.sha1, chunk.start, chunk.end).data
     out = bytearray(chunk.size)
     d = s.fresh_store_dir("stages")
     own = OwnStore(d)

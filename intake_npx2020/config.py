@@ -81,6 +81,9 @@ class StoreConfig:
         Attempts per mirror on transient failures.
     parallel : int
         Concurrent chunk fetches per read.
+    cache : bool
+        Keep fetched chunks in our store (default). ``False`` streams: chunks are verified and used, not
+        written (a one-pass analysis of a recording larger than the disk, or a disk slower than the network).
     """
 
     store: str
@@ -90,17 +93,18 @@ class StoreConfig:
     timeout: float = 10.0
     retries: int = 4
     parallel: int = 4
+    cache: bool = True
 
     @classmethod
     def from_options(cls, storage_options: dict | None = None) -> "StoreConfig":
         """Merge ``storage_options`` (keys: ``store``, ``read_roots``, ``mirrors``, ``cache_max``,
-        ``timeout``, ``retries``, ``parallel``, ``use_kachery``) over the environment."""
+        ``timeout``, ``retries``, ``parallel``, ``use_kachery``, ``cache``) over the environment."""
         so = dict(storage_options or {})
         unknown = set(so) - {"store", "read_roots", "mirrors", "cache_max", "timeout", "retries", "parallel",
-                             "use_kachery"}
+                             "use_kachery", "cache"}
         if unknown:
             raise ValueError(f"unknown storage_options {sorted(unknown)}; known: store, read_roots, mirrors, "
-                             "cache_max, timeout, retries, parallel, use_kachery")
+                             "cache_max, timeout, retries, parallel, use_kachery, cache")
         store = Path(so.get("store") or default_store_dir()).expanduser()
         roots = [Path(r) for r in _split(so.get("read_roots"))]
         use_kachery = so.get("use_kachery", os.environ.get("NPX2020_USE_KACHERY", "1") not in ("0", "false", "no"))
@@ -115,4 +119,6 @@ class StoreConfig:
         timeout = float(so.get("timeout", os.environ.get("NPX2020_TIMEOUT", 10.0)))
         retries = int(so.get("retries", os.environ.get("NPX2020_RETRIES", 4)))
         parallel = int(so.get("parallel", os.environ.get("NPX2020_PARALLEL", 4)))
-        return cls(str(store), tuple(roots), tuple(mirrors), cache_max, timeout, max(1, retries), max(1, parallel))
+        cache = so.get("cache", os.environ.get("NPX2020_CACHE", "1") not in ("0", "false", "no"))
+        return cls(str(store), tuple(roots), tuple(mirrors), cache_max, timeout, max(1, retries), max(1, parallel),
+                   bool(cache))

@@ -14,6 +14,7 @@ import os
 import random
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -70,6 +71,7 @@ class Store:
         self._manifests: dict[str, Manifest] = {}
         self._missing: set[tuple[str, str]] = set()  # (mirror base, sha1) known to be absent
         self._inflight: dict[str, Future] = {}
+        self._recent: OrderedDict[str, bytearray] = OrderedDict()  # cache=False: last verified chunks
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -242,7 +244,7 @@ class Store:
         if previous is None or not previous <= first <= previous + 1:
             return
         for c in m.chunks[last + 1:last + self.config.parallel]:
-            if c.sha1 not in self._inflight and not self.locate(c.sha1):
+            if c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.locate(c.sha1):
                 self._executor().submit(self._prefetch, u.sha1, c, str(u))
 
     def _prefetch(self, file_sha1: str, chunk: Chunk, uri: str) -> None:
@@ -281,16 +283,11 @@ class Store:
         if not owner:
             return fut.result()
         try:
-            with self.own.lock(chunk.sha1):
-                path = self.locate(chunk.sha1)
-                if path:
-                    with open(path, "rb") as f:
-                        data = f.read()
-                    self._count("chunk_hits")
-                else:
-                    data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri)
-                    self.own.put(chunk.sha1, data)
-                    self._count("chunks_fetched")
+            if self.config.cache:
+                with self.own.lock(chunk.sha1):
+                    data = self._local_or_fetch(file_sha1, chunk, uri, cache=True)
+            else:
+                data = self._local_or_fetch(file_sha1, chunk, uri, cache=False)
             fut.set_result(data)
             return data
         except BaseException as err:
@@ -299,6 +296,31 @@ class Store:
         finally:
             with self._lock:
                 self._inflight.pop(chunk.sha1, None)
+
+    def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str, cache: bool):
+        path = self.locate(chunk.sha1)
+        if path:
+            with open(path, "rb") as f:
+                data = f.read()
+            self._count("chunk_hits")
+            return data
+        with self._lock:
+            data = self._recent.get(chunk.sha1)
+            if data is not None:
+                self._recent.move_to_end(chunk.sha1)
+        if data is not None:
+            self._count("chunk_hits")
+            return data
+        data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri)
+        if cache:
+            self.own.put(chunk.sha1, data)
+        else:  # streaming: keep the last few verified chunks in memory (windows straddle chunk bounds)
+            with self._lock:
+                self._recent[chunk.sha1] = data
+                while len(self._recent) > self.config.parallel + 2:
+                    self._recent.popitem(last=False)
+        self._count("chunks_fetched")
+        return data
 
     def _fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str):
         """Fetch from mirrors (the parent's byte range first, then the blob itself) until sha1 == ``expect``."""
@@ -352,6 +374,8 @@ class Store:
         """Make every chunk of a file local (resumable: present chunks are skipped). Returns bytes fetched."""
         from .progress import progress_bar
 
+        if not self.config.cache:
+            raise ValueError("fetch() keeps bytes in the store, but this store has cache=False (NPX2020_CACHE=0)")
         u = self.resolve(uri)
         if self.locate(u.sha1):
             return 0

@@ -304,3 +304,18 @@ def test_sequential_reads_prefetch_next_chunks(tmp_path, serve_process):
     assert bytes(s.read(uri, 1_000_000, 1_900_000)) == data[1_000_000:1_900_000]
     assert s.stats["requests"] == before  # chunks 2 and 3 were already there
     assert_store_valid(tmp_path / "own-store")
+
+
+def test_streaming_without_cache(blob, tmp_path, serve_process):
+    root, data, uri = blob
+    s = get_store({"mirrors": serve_process(root), "cache": False})
+    for a in range(0, len(data), 700_000):  # a sequential pass of windows straddling chunk bounds
+        assert bytes(s.read(uri, a, a + 700_000)) == data[a:a + 700_000]
+    manifest = uri.split("manifest=")[1]
+    blobs = [p.name for p in (tmp_path / "own-store" / "sha1").rglob("*") if p.is_file()]
+    assert blobs == [manifest]  # only the small manifest is kept
+    assert not s.has_local(uri)
+    m = s.manifest(manifest)
+    assert s.stats["chunks_fetched"] == len(m.chunks)  # each chunk fetched once, kept in memory meanwhile
+    with pytest.raises(ValueError, match="cache=False"):
+        s.fetch(uri)
