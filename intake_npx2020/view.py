@@ -164,7 +164,16 @@ class ViewerServer:
 
     @property
     def running(self) -> bool:
+        """True while the server thread runs."""
         return self._thread.is_alive()
+
+    @property
+    def sockets(self) -> list[tuple]:
+        """The ``(host, port, …)`` addresses the server listens on (empty before start or after stop)."""
+        http = getattr(self._server, "_http", None)
+        if http is None or not self.running:
+            return []
+        return [sock.getsockname() for sock in getattr(http, "_sockets", {}).values()]
 
     def __enter__(self) -> "ViewerServer":
         return self

@@ -8,7 +8,7 @@ updated in place and never holds more than the window that was read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import holoviews as hv
@@ -42,7 +42,6 @@ class ViewerContext:
     storage_options: dict | None = None
     title: str = "npx2020 viewer"
     intake_gui_path: str | None = "/intake"
-    errors: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, catalog_path: str | Path | None = None, store: str | Path | None = None) -> "ViewerContext":
@@ -270,14 +269,15 @@ class RecordingPage:
         except Exception as err:  # any failure is shown, never raised into the session
             self._fail(name, err)
             return
-        self._x = x
         fs = float(x.attrs["sampling_frequency"])
         duration = x.sizes["time"] / fs
         nch = int(x.sizes["channel"])
+        # while self._x is None these updates trigger no reads; one refresh follows
         self.start.param.update(end=max(duration - min(self.window.value, duration), 1e-3), value=0.0,
                                 step=max(self.window.value / 4, 1 / fs))
         self.channel_start.param.update(end=nch - 1, value=0)
         self.num_channels.param.update(end=nch, value=nch)
+        self._x = x
         self.refresh()
 
     def scroll(self, direction: int) -> None:
@@ -366,11 +366,10 @@ class SortingPage:
 
     @staticmethod
     def _rates(data: pd.DataFrame | None) -> hv.Segments:
-        units = data
-        if units is None or not len(units):
-            units = pd.DataFrame({"unit_id": [], "firing_rate": [], "num_spikes": []})
-        seg = pd.DataFrame({"zero": 0.0, "unit_id": units["unit_id"], "firing_rate": units["firing_rate"],
-                            "unit_end": units["unit_id"], "num_spikes": units["num_spikes"]})
+        if data is None or not len(data):
+            data = pd.DataFrame({"unit_id": [], "firing_rate": [], "num_spikes": []})
+        seg = pd.DataFrame({"zero": 0.0, "unit_id": data["unit_id"], "firing_rate": data["firing_rate"],
+                            "unit_end": data["unit_id"], "num_spikes": data["num_spikes"]})
         return hv.Segments(seg, ["zero", "unit_id", "firing_rate", "unit_end"], ["num_spikes"]).opts(
             xlabel="firing rate (Hz)", ylabel="unit_id")
 
@@ -401,6 +400,7 @@ class DriftPage:
     """Detected peak depth vs time in a window of a recording, with the catalog's imposed drift overlaid."""
 
     max_points = 200_000
+    max_duration_s = 600.0
 
     def __init__(self, ctx: ViewerContext):
         self.ctx = ctx
@@ -410,7 +410,8 @@ class DriftPage:
         self.entry = pn.widgets.Select(label="Recording", options=recs, value=recs[0] if recs else None,
                                        width=300)
         self.start = pn.widgets.FloatInput(label="Start (s)", value=0.0, start=0.0, width=100)
-        self.duration = pn.widgets.FloatInput(label="Duration (s)", value=20.0, start=0.1, width=110)
+        self.duration = pn.widgets.FloatInput(label="Duration (s)", value=20.0, start=0.1, end=self.max_duration_s,
+                                              width=110)
         self.threshold = pn.widgets.FloatInput(label="Threshold (σ)", value=5.0, start=2.0, width=110)
         self.detect = pn.widgets.Button(label="Detect peaks", color="primary", width=120)
         self.status = _alert()
@@ -500,7 +501,7 @@ class DriftPage:
 def warm_up() -> None:
     """Compile datashader's aggregations now (numba, a few seconds) rather than on a user's first plot."""
     image = hv.Image(np.zeros((64, 64), np.float32))
-    for width, height in ((8, 8), (128, 8), (8, 128), (128, 128)):  # down- and up-sampling on each axis
+    for width, height in ((8, 8), (128, 8), (8, 128), (128, 128)):  # each axis reduced or kept
         rasterize(image, aggregator="mean", dynamic=False, width=width, height=height)
     points = hv.Points(pd.DataFrame({"time": [0.0, 1.0], "unit_id": [0, 1]}), ["time", "unit_id"])
     rasterize(points, aggregator="count", dynamic=False, width=8, height=8, y_sampling=1)
