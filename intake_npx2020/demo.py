@@ -225,7 +225,8 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
         if scheduler == "distributed":
             from dask.distributed import Client, LocalCluster
 
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0")
             client = Client(cluster)
             sched = None
         else:

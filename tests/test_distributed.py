@@ -12,7 +12,8 @@ from intake_npx2020.drivers import RecordingSource
 def cluster():
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as lc, \
+    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as lc, \
             Client(lc) as client:
         yield client
 
