@@ -143,7 +143,8 @@ def _write_zarr(x, out: Path, meta: dict, progress) -> None:
     create = root.create_array if v3 else root.create_dataset
     comp = {"compressors" if v3 else "compressor": numcodecs.Blosc("zstd", 5, numcodecs.Blosc.BITSHUFFLE)}
     fs, n, nch = meta["sampling_frequency"], meta["num_frames"], meta["num_channels"]
-    traces = create("traces_seg0", shape=(n, nch), chunks=(int(fs), nch), dtype="<i2", **comp)
+    # fill_value None: otherwise xarray reads the default fill (0) as a missing value and decodes to float
+    traces = create("traces_seg0", shape=(n, nch), chunks=(int(fs), nch), dtype="<i2", fill_value=None, **comp)
     with progress_bar(x.nbytes, f"export {meta['id']}", progress) as bar:
         pos = 0
         for block in x.data.rechunk({0: int(fs)}).blocks:
@@ -153,7 +154,8 @@ def _write_zarr(x, out: Path, meta: dict, progress) -> None:
             bar.update(arr.nbytes)
     columns = {"channel_ids": x["channel"].values.astype(np.int64), "x": x["x"].values, "y": x["y"].values}
     for name, values in columns.items():
-        arr = create(name, shape=values.shape, dtype=values.dtype, **({} if v3 else {"chunks": values.shape}))
+        arr = create(name, shape=values.shape, dtype=values.dtype, fill_value=None,
+                     **({} if v3 else {"chunks": values.shape}))
         arr[:] = values
         arr.attrs["_ARRAY_DIMENSIONS"] = ["channel"]
     traces.attrs.update({"_ARRAY_DIMENSIONS": ["time", "channel"], "sampling_frequency": fs,

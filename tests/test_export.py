@@ -44,6 +44,8 @@ def test_zarr_readable_by_zarr_dask_and_spikeinterface(source, tmp_path):
     group = zarr.open_consolidated(str(tmp_path / "z"))
     assert group["traces_seg0"].attrs["_ARRAY_DIMENSIONS"] == ["time", "channel"]  # xarray's convention
     assert group["channel_ids"].attrs["_ARRAY_DIMENSIONS"] == ["channel"]
+    # no fill value: xarray would otherwise decode every 0 count as NaN and the traces as float
+    assert group["traces_seg0"].fill_value is None and group["traces_seg0"].dtype == np.int16
     np.testing.assert_array_equal(da.from_zarr(str(tmp_path / "z"), component="traces_seg0").compute(),
                                   raw[:, CX_COLS])
     np.testing.assert_array_equal(group["channel_ids"][:], np.arange(374))
