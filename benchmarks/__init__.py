@@ -38,7 +38,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Figure", "Session", "median_time", "warm", "main_for", "print_table", "cpu_model", "profile_text"]
+__all__ = ["Figure", "Session", "median_time", "warm", "main_for", "print_table", "cpu_model", "profile_text",
+           "run_parts"]
 
 FS = 30_000          # samples per second
 RAW_C = 385          # raw columns of a Neuropixels 1.0 bin1 file
@@ -351,6 +352,21 @@ def print_table(figures: list[Figure], file=None) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |", file=file)
         if k == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
+
+
+def run_parts(s: "Session", issue: str, parts) -> list[Figure]:
+    """Run each ``part(s)`` of a module; a part that fails becomes an error row instead of stopping the run."""
+    figs: list[Figure] = []
+    for part in parts:
+        t0 = time.perf_counter()
+        try:
+            figs.extend(part(s))
+        except Exception as err:
+            traceback.print_exc()
+            figs.append(Figure(issue, part.__name__.strip("_").replace("_", " "), None,
+                               error=f"{type(err).__name__}: {err}"))
+        log(f"{part.__name__.strip('_')} took {time.perf_counter() - t0:.0f} s")
+    return figs
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from . import FS, RAW_C, Figure, Session, interleaved, judge, log, med, warm
+from . import FS, RAW_C, Figure, Session, interleaved, judge, log, med, warm, run_parts
 
 ISSUE = "catalog"
 N_CH = 384
@@ -291,19 +291,7 @@ def _sorting(s: Session) -> list[Figure]:
 
 
 def run(s: Session) -> list[Figure]:
-    figs = []
-    for part in (_full_pass, _get_traces, _sorting):
-        t0 = time.perf_counter()
-        try:
-            figs.extend(part(s))
-        except Exception as err:
-            import traceback
-
-            traceback.print_exc()
-            figs.append(Figure(ISSUE, part.__name__.strip("_").replace("_", " "), None,
-                               error=f"{type(err).__name__}: {err}"))
-        log(f"{part.__name__.strip('_')} took {time.perf_counter() - t0:.0f} s")
-    return figs
+    return run_parts(s, ISSUE, (_full_pass, _get_traces, _sorting))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import FS, RAW_C, Figure, Session, interleaved, judge, log, med, warm
+from . import FS, RAW_C, Figure, Session, interleaved, judge, log, med, warm, run_parts
 
 ISSUE = "scale"
 N_CH = 384
@@ -556,19 +556,7 @@ def _graphs(s: Session) -> list[Figure]:
 
 
 def run(s: Session) -> list[Figure]:
-    figs = []
-    for part in (_time_to_first_sample, _graphs, _cluster, _long):
-        t0 = time.perf_counter()
-        try:
-            figs.extend(part(s))
-        except Exception as err:
-            import traceback
-
-            traceback.print_exc()
-            figs.append(Figure(ISSUE, part.__name__.strip("_").replace("_", " "), None,
-                               error=f"{type(err).__name__}: {err}"))
-        log(f"{part.__name__.strip('_')} took {time.perf_counter() - t0:.0f} s")
-    return figs
+    return run_parts(s, ISSUE, (_time_to_first_sample, _graphs, _cluster, _long))
 
 
 if __name__ == "__main__":

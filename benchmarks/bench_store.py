@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from . import FS, MB, RAW_C, Figure, Session, interleaved, judge, log, med, warm
+from . import FS, MB, RAW_C, Figure, Session, interleaved, judge, log, med, warm, run_parts
 
 ISSUE = "store"
 CHUNK = 20_000_000  # the manifest chunk size add_file writes (kachery-p2p's), and the baseline's range size
@@ -270,17 +270,7 @@ def _cold_stages(s: Session) -> list[Figure]:
 
 
 def run(s: Session) -> list[Figure]:
-    figs = []
-    for part in (_warm_reads, _cold_reads, _cold_stages):
-        try:
-            figs.extend(part(s))
-        except Exception as err:
-            import traceback
-
-            traceback.print_exc()
-            figs.append(Figure(ISSUE, part.__name__.strip("_").replace("_", " "), None,
-                               error=f"{type(err).__name__}: {err}"))
-    return figs
+    return run_parts(s, ISSUE, (_warm_reads, _cold_reads, _cold_stages))
 
 
 if __name__ == "__main__":
