@@ -11,10 +11,13 @@
     frames from the mirror. The note breaks the median call down: parse, entry, to_dask, read.
 (b) ``LocalCluster`` with 2 worker processes vs 1 (``threads_per_worker=1``) on a CPU-bound pass:
     ``analysis.detect_spikes`` (noise given) over a synthetic NP1 recording; cluster start-up excluded, one
-    warm-up run on each, then the two clusters timed interleaved. Informational: ``bandpass(x).data.std(0)``.
+    warm-up run on each, then the two clusters timed interleaved, together with the machine's ceiling on the
+    same clusters (as many pure-Python tasks, and as many FFT tasks of a filter block's size, 2 workers vs 1).
+    Informational (full mode): ``bandpass(x).data.std(0)``, and the threads scheduler.
 (c) long recordings: noise_levels + detect_spikes + drift_raster over synthetic NP1 recordings of two durations,
-    each in its own subprocess (``python -m benchmarks.bench_scale --child``, threads scheduler), so peak RSS
-    (``getrusage`` of the child) is per run: does the peak grow with duration, does wall time grow linearly.
+    each in its own subprocess (``python -m benchmarks.bench_scale --child``, threads scheduler), so the peak RSS
+    (``VmHWM`` of the child; see :func:`_vm` for why not ``ru_maxrss``) is per run: does the peak grow with
+    duration, does wall time (and CPU time) grow linearly.
 (d) graphs for an hour-long recording (the shipped ``cortexlab-single-phase-3``, 3773 s; no bytes read): tasks
     per hour and build time for ``to_dask()``, ``x.data.astype('f4').std(axis=0)`` and
     ``analysis.detect_spikes(x, noise=…, compute=False)``, and ``cloudpickle.dumps`` of that graph.
@@ -251,7 +254,7 @@ def _time_to_first_sample(s: Session) -> list[Figure]:
                         shutil.rmtree(dd, ignore_errors=True)
                 return (lambda: _first_sample(cat_path, name)), cleanup
 
-            figs.append(judge(Figure(ISSUE, f"time to first sample (open_catalog → 1 s × 384 ch), {mode}",
+            figs.append(judge(Figure(ISSUE, f"time to first sample, {mode}: open_catalog ({k}) → 1 s × 384 ch",
                                      med(t[key]), base_name, med(t[base_key]), note=note, ours_all=t[key],
                                      base_all=t[base_key], profile_setup=profile_setup), max_seconds=goal))
     return figs
