@@ -38,7 +38,7 @@ def _fs(traces) -> float:
 def _start_frame(traces, fs: float) -> int:
     """Frame index (time * fs) of the first row, so sample indices refer to the recording's time zero."""
     if "time" in traces.coords and traces.sizes["time"]:
-        return int(round(float(traces["time"].values[0]) * fs))
+        return int(round(float(traces["time"][0]) * fs))  # one label: never materialise the whole axis
     return 0
 
 
