@@ -3,9 +3,12 @@
 Input everywhere: an ``xarray.DataArray`` with dims ``("time", "channel")`` (int16 ADC counts, dask-backed,
 chunked along time only), coords ``time`` (s), ``channel``, and ``x``, ``y`` (µm) on ``channel``, and
 ``attrs["sampling_frequency"]``. Work is one task per time chunk (read with a margin on each side, filter,
-detect in the chunk's own frames only), so a spike on a chunk boundary is found exactly once and nothing
-ever holds more than a chunk. Graphs run on any dask scheduler: ``scheduler="threads"``, ``"processes"``,
-``"synchronous"``, or ``None`` (the active ``distributed.Client`` if there is one, else dask's default).
+detect in the chunk's own frames only), so a spike on a chunk boundary is found exactly once. Each operation
+adds one graph layer: on traces straight from ``to_dask()`` every task reads its own window from the store
+(one task per chunk, and memory does not grow with duration); on anything else (sliced, rechunked, numpy)
+each task joins its chunk with the edges of its two neighbours. Graphs run on any dask scheduler:
+``scheduler="threads"``, ``"processes"``, ``"synchronous"``, or ``None`` (the active ``distributed.Client``
+if there is one, else dask's default).
 
 Filtering is zero-phase: the magnitude response of a Butterworth band-pass squared (the same response as
 ``scipy.signal.sosfiltfilt``), applied by FFT to each chunk padded with ``margin_s`` of its neighbours.
@@ -161,25 +164,89 @@ def _merge_small(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _blocks(data, depth: int):
-    """(delayed block, block_start, core_start, core_end) per time chunk, blocks carrying ``depth`` margins."""
-    import dask.array as da
+def _reader(data):
+    """The :class:`~intake_npx2020.arrays.LazyTraces` behind a dask array fresh from ``to_xarray`` and its
+    graph key, else ``(None, None)``.
+
+    Tasks then read their own window (chunk plus margins) in one call instead of depending on three source
+    chunks, so a chunk's bytes are dropped as soon as its task ends.
+    """
+    from .arrays import LazyTraces
+
+    layers = getattr(data.__dask_graph__(), "layers", {})
+    orig = "original-" + data.name
+    if not data.name.startswith("npx2020-traces-") or set(layers) != {data.name, orig}:
+        return None, None
+    obj = layers[orig].get(orig)
+    obj = getattr(obj, "value", obj)            # a DataNode in some dask versions, the object itself in others
+    if isinstance(obj, LazyTraces) and obj.shape == tuple(data.shape):
+        return obj, orig
+    return None, None
+
+
+def _read_window(lazy, a: int, b: int) -> np.ndarray:
+    return lazy[a:b]
+
+
+def _join_window(prev, cur, nxt, depth: int) -> np.ndarray:
+    parts = ([prev[-depth:]] if prev is not None else []) + [cur] + ([nxt[:depth]] if nxt is not None else [])
+    return np.concatenate(parts) if len(parts) > 1 else np.asarray(cur)
+
+
+def _on_window(func, window, window_args, bs: int, s: int, e: int, extra, shared):
+    return func(window(*window_args), bs, s, e, *extra, *shared)
+
+
+def _per_chunk(data, depth: int, func, shared: tuple, name: str, extra=None, combine: tuple | None = None):
+    """A one-layer graph with one task per time chunk: ``func(block, block_start, core_start, core_end,
+    *extra(i, core_start, core_end), *shared)``.
+
+    ``block`` holds frames ``[core_start - depth, core_end + depth)`` of ``data`` clipped to its ends.
+    ``shared`` is stored once in the graph and may hold dask collections (passed computed). ``extra`` gives
+    per-chunk arguments, or None to leave a chunk out. ``combine=(f, *args)`` adds the task
+    ``name: f([results in time order], *args)``. Returns ``(graph, keys, chunks)``: keys are ``(name, i, 0)``
+    in time order (only for the chunks kept), ``chunks`` the time chunks used.
+    """
+    from dask.base import is_dask_collection
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
 
     chunks = _merge_small(data.chunks[0], depth)
     if chunks != data.chunks[0]:
         data = data.rechunk({0: chunks})
     bounds = np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
-    if len(chunks) > 1:
-        ov = da.overlap.overlap(data, depth={0: depth, 1: 0}, boundary="none", allow_rechunk=False)
-        delayed = ov.to_delayed().ravel()
-    else:
-        delayed = data.to_delayed().ravel()
-    assert len(delayed) == len(chunks)
-    return [(blk, int(bounds[i]) - (depth if i > 0 else 0), int(bounds[i]), int(bounds[i + 1]))
-            for i, blk in enumerate(delayed)]
+    n, nc, src = int(bounds[-1]), len(chunks), data.name
+    lazy, lazy_key = _reader(data)
+    source = data
+    if lazy is not None:       # depend on the reader alone, not on the source's own per-chunk tasks
+        source = Delayed(lazy_key, HighLevelGraph({lazy_key: data.dask.layers[lazy_key]}, {lazy_key: set()}))
+    deps = [source] + [a for a in shared if is_dask_collection(a)]
+    shared_key = name + "-shared"
+    layer: dict = {shared_key: (tuple, [a.key if is_dask_collection(a) else a for a in shared])}
+    keys = []
+    for i in range(nc):
+        s, e = int(bounds[i]), int(bounds[i + 1])
+        more = () if extra is None else extra(i, s, e)
+        if more is None:
+            continue
+        bs, be = max(0, s - depth), min(n, e + depth)
+        if lazy is not None:
+            window, wargs = _read_window, [lazy_key, bs, be]
+        else:
+            window = _join_window
+            wargs = [(src, i - 1, 0) if i > 0 else None, (src, i, 0), (src, i + 1, 0) if i + 1 < nc else None,
+                     depth]
+        layer[(name, i, 0)] = (_on_window, func, window, wargs, bs, s, e, list(more), shared_key)
+        keys.append((name, i, 0))
+    if combine is not None:
+        layer[name] = (combine[0], keys, *combine[1:])
+    return HighLevelGraph.from_collections(name, layer, dependencies=deps), keys, chunks
 
 
 # --------------------------------------------------------------------------------------------- filtering
+
+def _bandpass_block(block, bs, s, e, fs, freq_min, freq_max, order, cmr) -> np.ndarray:
+    return _filter_block(block, fs, freq_min, freq_max, order, cmr)[:, s - bs:e - bs].T
 
 def bandpass(traces, freq_min: float = 300.0, freq_max: float = 6000.0, order: int = 3, cmr: bool = False,
              margin_s: float = 0.01):
@@ -202,15 +269,16 @@ def bandpass(traces, freq_min: float = 300.0, freq_max: float = 6000.0, order: i
     xarray.DataArray
         float32, same dims, coords and chunks.
     """
+    import dask.array as da
+    from dask.base import tokenize
+
     fs = _fs(traces)
     data = _data(traces)
     depth = _margin(fs, margin_s)
-
-    def f(block):
-        return _filter_block(block, fs, freq_min, freq_max, order, cmr).T
-
-    out = data.map_overlap(f, depth={0: depth, 1: 0}, boundary="none", dtype=np.float32,
-                           meta=np.empty((0, 0), np.float32))
+    name = "npx2020-bandpass-" + tokenize(data.name, fs, freq_min, freq_max, order, cmr, depth)
+    graph, _, chunks = _per_chunk(data, depth, _bandpass_block, (fs, freq_min, freq_max, order, cmr), name)
+    out = da.Array(graph, name, chunks=(chunks, (data.shape[1],)), dtype=np.float32,
+                   meta=np.empty((0, 0), np.float32))
     res = traces.copy(data=out)
     res.attrs = {**traces.attrs,
                  "filter": f"bandpass {freq_min}-{freq_max} Hz order {order}" + (" + CMR" if cmr else "")}
@@ -328,7 +396,7 @@ def _empty_peaks(localize: bool = True):
                          if localize or k not in ("x", "y")})
 
 
-def _detect_block(block, noise, block_start: int, core_start: int, core_end: int, frame0: int, p: dict):
+def _detect_block(block, block_start: int, core_start: int, core_end: int, noise, frame0: int, p: dict):
     """Peaks whose sample lies in ``[core_start, core_end)`` (indices into the dask array)."""
     import pandas as pd
 
@@ -411,7 +479,7 @@ def detect_spikes(traces, threshold: float = 5.0, noise=None, *, freq_min: float
         ``channel_index`` (column in ``traces``), ``amplitude`` (filtered trough, float32, negative, same
         units as the traces) and, with ``localize``, ``x``, ``y``; sorted by sample, then channel.
     """
-    import dask
+    from dask.base import tokenize
     from dask.delayed import Delayed
 
     fs = _fs(traces)
@@ -429,15 +497,23 @@ def detect_spikes(traces, threshold: float = 5.0, noise=None, *, freq_min: float
          "loc_valid": loc_valid, "pos": pos, "channel_ids": np.asarray(traces["channel"].values)}
     frame0 = _start_frame(traces, fs)
     depth = _margin(fs, margin_s, extra=p["sweep"] + 3)
-    parts = [dask.delayed(_detect_block, pure=True)(blk, noise, bs, s, e, frame0, p)
-             for blk, bs, s, e in _blocks(data, depth)]
-    result = dask.delayed(_concat, pure=True)(parts, localize)
+    token = tokenize(data.name, getattr(noise, "key", noise), frame0, depth, p)
+    name = "npx2020-detect-" + token
+    graph, _, _ = _per_chunk(data, depth, _detect_block, (noise, frame0, p), name, combine=(_concat, localize))
+    result = Delayed(name, graph)
     return _compute(result, scheduler) if compute else result
 
 
-def _localize_block(block, sel_c, sel_t, p):
+def _localize_block(block, bs: int, s: int, e: int, sel: np.ndarray, cidx: np.ndarray, rel: np.ndarray, p: dict):
     y = _filter_block(block, p["fs"], p["freq_min"], p["freq_max"], p["order"], p["cmr"])
-    return _center_of_mass(y, sel_c, sel_t, p["loc_nb"], p["loc_valid"], p["pos"])
+    return sel, _center_of_mass(y, cidx[sel], rel[sel] - bs, p["loc_nb"], p["loc_valid"], p["pos"])
+
+
+def _gather_xy(parts, n: int) -> np.ndarray:
+    xy = np.full((n, 2), np.nan)
+    for sel, res in parts:
+        xy[sel] = res
+    return xy
 
 
 def localize_peaks(traces, peaks, radius_um: float = 75.0, *, freq_min: float = 300.0, freq_max: float = 6000.0,
@@ -463,7 +539,8 @@ def localize_peaks(traces, peaks, radius_um: float = 75.0, *, freq_min: float = 
     pandas.DataFrame
         A copy of ``peaks`` with ``x``, ``y`` columns.
     """
-    import dask
+    from dask.base import tokenize
+    from dask.delayed import Delayed
 
     fs = _fs(traces)
     data = _data(traces)
@@ -478,16 +555,18 @@ def localize_peaks(traces, peaks, radius_um: float = 75.0, *, freq_min: float = 
     loc_nb, loc_valid = _locality(pos, radius_um)
     p = {"fs": fs, "freq_min": freq_min, "freq_max": freq_max, "order": order, "cmr": cmr, "loc_nb": loc_nb,
          "loc_valid": loc_valid, "pos": pos}
-    tasks, rows = [], []
-    for blk, bs, s, e in _blocks(data, _margin(fs, margin_s, extra=4)):
-        sel = np.flatnonzero((rel >= s) & (rel < e))
-        if sel.size:
-            tasks.append(dask.delayed(_localize_block, pure=True)(blk, cidx[sel], rel[sel] - bs, p))
-            rows.append(sel)
+    by_time = np.argsort(rel, kind="stable")
+    srel = rel[by_time]
+
+    def extra(i, s, e):
+        lo, hi = np.searchsorted(srel, [s, e])
+        return (by_time[lo:hi],) if hi > lo else None
+
+    name = "npx2020-localize-" + tokenize(data.name, rel, cidx, p)
+    graph, keys, _ = _per_chunk(data, _margin(fs, margin_s, extra=4), _localize_block, (cidx, rel, p), name,
+                                extra=extra, combine=(_gather_xy, len(peaks)))
+    xy = _compute(Delayed(name, graph), scheduler)
     out = peaks.copy()
-    xy = np.full((len(peaks), 2), np.nan)
-    for sel, res in zip(rows, _compute(tasks, scheduler)):
-        xy[sel] = res
     out["x"], out["y"] = xy[:, 0], xy[:, 1]
     return out
 

@@ -285,3 +285,60 @@ def test_motion_cross_check_with_spikeinterface(rec, detection):
           f"ours {rms(ours['displacement'].to_numpy()):.2f} µm; correlation ours/SI {corr:.4f}")
     assert corr > 0.97
     assert rms(ours["displacement"].to_numpy()) <= rms(si_d) + 1.0
+
+
+@pytest.fixture(scope="module")
+def catalog_traces(rec, tmp_path_factory):
+    """The same recording through a catalog and our store: what ``cat[name].to_dask()`` gives users."""
+    import intake_npx2020
+
+    out = tmp_path_factory.mktemp("synth_catalog")
+    synth.write_catalog(rec, out / "store", out / "catalog.yaml", "steps")
+    entry = intake_npx2020.open_catalog(out / "catalog.yaml")["steps"]
+    return entry(storage_options={"store": str(out / "store")}).to_dask()
+
+
+def _layer_tasks(graph, prefix: str) -> int:
+    return sum(len(layer) for name, layer in graph.layers.items() if name.startswith(prefix))
+
+
+def test_catalog_traces_are_read_window_by_window(rec, catalog_traces, detection):
+    noise, peaks = detection
+    x = catalog_traces
+    lazy, _ = an._reader(x.data)
+    assert lazy is not None and lazy.shape == x.shape
+    lazy_peaks = an.detect_spikes(x, noise=noise, compute=False)
+    graph = lazy_peaks.__dask_graph__()
+    n_chunks = x.data.numblocks[0]
+    # the reader alone + one layer: a task per chunk, the shared arguments and the concatenation
+    assert len(graph.layers) == 2 and len(graph) == 1 + n_chunks + 2
+    assert _layer_tasks(graph, "npx2020-detect-") == n_chunks + 2
+    got = lazy_peaks.compute(scheduler="threads")
+    pd.testing.assert_frame_equal(got, peaks)
+    piece = slice(int(4.5 * FS), int(6.5 * FS))
+    np.testing.assert_array_equal(an.bandpass(x).isel(time=piece).values,
+                                  an.bandpass(memmap_traces(rec)).isel(time=piece).values)
+
+
+def test_sliced_traces_use_neighbouring_chunks(rec, catalog_traces, detection):
+    noise, peaks = detection
+    piece = catalog_traces.isel(time=slice(int(3 * FS), int(7 * FS)), channel=slice(None))
+    assert an._reader(piece.data)[0] is None
+    lazy_peaks = an.detect_spikes(piece, noise=noise, compute=False)
+    assert _layer_tasks(lazy_peaks.__dask_graph__(), "npx2020-detect-") == piece.data.numblocks[0] + 2
+    got = lazy_peaks.compute(scheduler="threads")
+    inner = (peaks["time"] >= 3.05) & (peaks["time"] < 6.95)      # away from the piece's own ends
+    mask = (got["time"] >= 3.05) & (got["time"] < 6.95)
+    pd.testing.assert_frame_equal(got[mask].reset_index(drop=True), peaks[inner].reset_index(drop=True))
+
+
+def test_hour_long_graph_is_one_task_per_chunk():
+    import intake_npx2020
+
+    x = intake_npx2020.open_catalog()["cortexlab-single-phase-3"].to_dask()
+    assert x.sizes["time"] / x.attrs["sampling_frequency"] > 3600
+    lazy_peaks = an.detect_spikes(x, noise=np.ones(x.sizes["channel"]), compute=False)
+    n_chunks = x.data.numblocks[0]
+    assert len(lazy_peaks.__dask_graph__()) == 1 + n_chunks + 2      # the reader, a task per chunk, 2 more
+    filtered = an.bandpass(x).data
+    assert filtered.numblocks == (n_chunks, 1) and len(filtered.dask) == 1 + n_chunks + 1
