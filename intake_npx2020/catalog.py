@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
+from intake.catalog.exceptions import DuplicateKeyError, ValidationError
 from intake.catalog.local import YAMLFileCatalog
 
 from .formats.objects import leaves
@@ -15,6 +19,70 @@ CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
 
 _COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channels", "sampling_frequency",
             "size_bytes", "drift", "recording_id", "sorter", "curated", "contributed", "unit_count", "object_status"]
+
+
+class _JSONDuplicateKeyError(DuplicateKeyError):
+    """A duplicate key in a catalog whose body is JSON (intake's class wants YAML marks for its message)."""
+
+    def __init__(self, message: str) -> None:
+        ValidationError.__init__(self, message, [message])
+
+
+_NOT_JSON = object()
+_LEADING_COMMENTS = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t\r\n]*")
+# What YAML 1.1 reads as a float: a dot, and a signed exponent if any (``1e-05`` is a string to YAML).
+_YAML_FLOAT = re.compile(r"-?\d+\.\d*(?:[eE][-+]\d+)?")
+
+
+class _DisagreesWithYAML(ValueError):
+    """JSON and YAML 1.1 would read this value differently."""
+
+
+def _load_json_body(text: str, path: str) -> Any:
+    """The catalog object if ``text`` is comment lines then a JSON object, else ``_NOT_JSON``.
+
+    Numbers YAML would read differently (``1e-05``, ``NaN``) also give ``_NOT_JSON``, so that the
+    YAML path, and intake's own loader, decide what the file means.
+    """
+    body = text[_LEADING_COMMENTS.match(text).end():]
+    if not body.startswith("{"):
+        return _NOT_JSON
+
+    def unique_keys(pairs: list) -> dict:
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):
+            seen = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise _JSONDuplicateKeyError(f"duplicate key {key!r} in catalog {path!r}")
+                seen.add(key)
+        return mapping
+
+    def yaml_float(s: str) -> float:
+        # A JSON float without an exponent has a dot, so only exponent forms need the check.
+        if ("e" in s or "E" in s) and not _YAML_FLOAT.fullmatch(s):
+            raise _DisagreesWithYAML(s)
+        return float(s)
+
+    def no_constants(s: str) -> None:
+        raise _DisagreesWithYAML(s)
+
+    try:
+        return json.loads(body, object_pairs_hook=unique_keys, parse_float=yaml_float, parse_constant=no_constants)
+    except (json.JSONDecodeError, _DisagreesWithYAML):
+        return _NOT_JSON
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml when available, rejecting duplicate keys as intake does."""
+    import yaml
+    from intake.utils import no_duplicates_constructor
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, no_duplicates_constructor)
+    return yaml.load(text, Loader=Loader)
 
 
 def entry_text(name: str, entry) -> str:
@@ -32,19 +100,25 @@ class NPXCatalog(YAMLFileCatalog):
     """
 
     def parse(self, text: str) -> None:
-        """As ``YAMLFileCatalog.parse``, but with libyaml's loader: the embedded 2020 objects make the file
-        large, and the pure-Python loader takes seconds on it."""
-        import yaml
+        """As ``YAMLFileCatalog.parse``, but fast on the large generated 2020 catalog.
+
+        A body that is JSON after leading comment lines (as ``tools/build_catalog.py`` writes it) is
+        read with ``json.loads``; anything else with libyaml's safe loader (the pure-Python one takes
+        seconds on the embedded 2020 objects). Either way a duplicate mapping key raises
+        ``intake.catalog.exceptions.DuplicateKeyError``, as in intake.
+
+        Parameters
+        ----------
+        text : str
+            The catalog file's text.
+        """
         from intake.catalog import exceptions
         from intake.catalog.local import CatalogParser, UserParameter
-        from intake.utils import no_duplicates_constructor
 
-        class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            pass
-
-        Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, no_duplicates_constructor)
         self.text = text
-        data = yaml.load(text, Loader=Loader)
+        data = _load_json_body(text, self.path)
+        if data is _NOT_JSON:
+            data = _load_yaml(text)
         if data is None:
             raise exceptions.CatalogException(f"No YAML data in {self.path}")
         result = CatalogParser(data, context={"root": self._dir}, getenv=self.getenv, getshell=self.getshell)

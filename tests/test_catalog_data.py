@@ -496,6 +496,19 @@ def test_yaml_round_trips_through_safe_load(catalog_text: str, builder: ModuleTy
     assert strict(yaml.safe_load(catalog_text)) == strict(builder.build_catalog())
 
 
+def test_body_is_json_with_yaml_safe_floats(builder: ModuleType) -> None:
+    """Floats JSON writes as ``1e-05`` are strings to YAML 1.1; the writer must emit ``1.0e-05``."""
+    obj = {"metadata": {"version": 1, "small": 1e-05, "big": 1e16, "neg": -2.5e-07, "whole": 30000.0,
+                        "int": 30000, "text": "1e-05 \u2028 \x85 µm", "sha": "sha1://3e5d/x"}, "sources": {}}
+    text = builder.render_catalog(obj)
+    body = text[len(builder.HEADER):]
+    assert body.startswith("{") and "1.0e-05" in body and "1.0e+16" in body and '"1e-05 ' in body
+    assert strict(json.loads(body)) == strict(obj)
+    assert strict(yaml.safe_load(text)) == strict(obj)
+    with pytest.raises(ValueError):
+        builder.render_catalog({"metadata": {"x": float("nan")}})
+
+
 def test_generator_check_passes() -> None:
     proc = subprocess.run([sys.executable, str(BUILDER), "--check"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -506,7 +519,9 @@ def test_generator_check_detects_a_difference(
 ) -> None:
     monkeypatch.setattr(builder, "render_catalog", lambda catalog: catalog_text)  # skip the slow re-render
     edited = tmp_path / "npx2020.yaml"
-    edited.write_text(catalog_text.replace("samplerate: 30000\n", "samplerate: 30001\n", 1), encoding="utf-8")
+    changed = catalog_text.replace('"samplerate": 30000,', '"samplerate": 30001,', 1)
+    assert changed != catalog_text
+    edited.write_text(changed, encoding="utf-8")
     assert builder.main(["--check", "--output", str(edited)]) == 1
     edited.write_text(catalog_text, encoding="utf-8")
     assert builder.main(["--check", "--output", str(edited)]) == 0
