@@ -215,8 +215,9 @@ class Session:
     """Everything the benchmarks share in one process; ``close()`` (also at exit) removes it all."""
 
     def __init__(self, quick: bool = False, repeats: int | None = None, profile: bool = False,
-                 keep: bool = False):
+                 keep: bool = False, only: list[str] | None = None):
         self.quick = quick
+        self.only = only or []
         self.repeats = repeats or (3 if quick else 5)
         self.profile = profile
         self.keep = keep
@@ -358,6 +359,8 @@ def run_parts(s: "Session", issue: str, parts) -> list[Figure]:
     """Run each ``part(s)`` of a module; a part that fails becomes an error row instead of stopping the run."""
     figs: list[Figure] = []
     for part in parts:
+        if s.only and not any(w in part.__name__ for w in s.only):
+            continue
         t0 = time.perf_counter()
         try:
             figs.extend(part(s))
@@ -377,6 +380,8 @@ def parser(description: str) -> argparse.ArgumentParser:
                    help="cProfile one run of 'ours' for every figure short of its goal and print the top entries")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (its path is printed)")
+    p.add_argument("--only", action="append", metavar="PART",
+                   help="run only the parts whose function name contains PART (repeatable), e.g. --only cluster")
     return p
 
 
@@ -386,7 +391,8 @@ def run_modules(modules, args) -> list[Figure]:
     print(f"machine: {machine_line()}")
     print("page cache: warm (every file is read once before timing); times are medians of repeats; "
           "ratio = baseline time / our time (> 1: we are faster)\n", flush=True)
-    session = Session(quick=args.quick, repeats=args.repeats, profile=args.profile, keep=args.keep)
+    session = Session(quick=args.quick, repeats=args.repeats, profile=args.profile, keep=args.keep,
+                      only=args.only)
     if args.keep:
         print(f"temporary directory (kept): {session.tmp}")
     figures: list[Figure] = []

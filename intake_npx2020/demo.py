@@ -223,10 +223,11 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
         x = cat[name].to_dask()
         client = cluster = None
         if scheduler == "distributed":
-            from dask.distributed import Client, LocalCluster
+            from dask.distributed import Client
 
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0")
+            from .cluster import local_cluster
+
+            cluster = local_cluster(n_workers=workers, host="127.0.0.1", dashboard_address="127.0.0.1:0")
             client = Client(cluster)
             sched = None
         else:
