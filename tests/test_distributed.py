@@ -41,3 +41,29 @@ def test_cluster_reads_through_mirror_once(tmp_path, cluster):
         np.testing.assert_array_equal(window.values, ref[31_000:47_000, [3, 100, 373]])
     finally:
         server.close()
+
+
+def test_analysis_on_worker_processes_equals_one_process(tmp_path, cluster):
+    import pandas as pd
+
+    from intake_npx2020 import analysis
+
+    raw = np.frombuffer(random_bytes(90_000 * 385 * 2, seed=9), "<i2").reshape(90_000, 385)
+    bounds = [0, 11_000_000, 40_000_000, raw.nbytes]
+    src_root = tmp_path / "mirror-root"
+    uri = put_file(src_root, raw.tobytes(), bounds)
+    server = FaultServer(src_root)
+    try:
+        so = {"store": str(tmp_path / "cache"), "mirrors": [server.url], "use_kachery": False}
+        x = RecordingSource(bin1_object(uri, 385, 90_000, CX_COLS), chunk_seconds=0.5, storage_options=so).to_dask()
+        noise = analysis.noise_levels(x, scheduler="threads")
+        lazy = analysis.detect_spikes(x, threshold=4.0, noise=noise, compute=False)
+        assert len(lazy.__dask_graph__()) == 1 + x.data.numblocks[0] + 2      # reads inside the detection tasks
+        ref = lazy.compute(scheduler="threads")
+        got = cluster.compute(lazy, sync=True)
+        assert len(ref) > 20
+        pd.testing.assert_frame_equal(got, ref)
+        std = analysis.bandpass(x).data.std(axis=0)
+        np.testing.assert_allclose(cluster.compute(std, sync=True), std.compute(scheduler="threads"), rtol=1e-6)
+    finally:
+        server.close()
