@@ -22,14 +22,28 @@ def worker_environ(environ: dict | None = None):
     """Within this block, nannies (``LocalCluster``, ``dask worker`` started from Python) spawn workers with
     :data:`WORKER_ENVIRON` (or ``environ``) on top of ``distributed.nanny.pre-spawn-environ``.
 
-    For workers started from the command line, put the same keys under ``distributed.nanny.pre-spawn-environ``
-    in the workers' dask config file (environment variables cannot carry them: dask lower-cases their names).
+    A nanny writes those variables into this process's ``os.environ`` before it spawns a worker; they are put back
+    as they were when the block ends, so later clusters and subprocesses do not inherit them. (A nanny that
+    restarts a worker sets them again itself.) For workers started from the command line, put the same keys under
+    ``distributed.nanny.pre-spawn-environ`` in the workers' dask config file (environment variables cannot carry
+    them: dask lower-cases their names).
     """
+    import os
+
     import dask
 
     current = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": {**current, **(environ or WORKER_ENVIRON)}}):
-        yield
+    merged = {**current, **(environ or WORKER_ENVIRON)}
+    saved = {k: os.environ.get(k) for k in merged}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": merged}):
+            yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1, **kwargs):

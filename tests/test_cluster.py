@@ -1,8 +1,5 @@
-"""Worker processes started by ``local_cluster`` get the malloc environment; the dask config is restored.
-
-(The nanny also sets it in the parent's ``os.environ`` before spawning, as distributed does with its own
-defaults: harmless there, since glibc reads it only at process start.)
-"""
+"""Worker processes started by ``local_cluster`` get the malloc environment; the dask config and this
+process's environment are as they were afterwards."""
 
 from __future__ import annotations
 
@@ -29,8 +26,10 @@ def test_worker_environ_is_scoped():
 
 def test_local_cluster_workers_start_with_it():
     distributed = pytest.importorskip("distributed")
+    before = _malloc_env()
     with local_cluster(n_workers=1, dashboard_address=None, host="127.0.0.1") as cluster, \
             distributed.Client(cluster) as client:
         (env,) = client.run(_malloc_env).values()
         assert env == WORKER_ENVIRON
         assert client.submit(sum, [1, 2, 3]).result() == 6
+        assert _malloc_env() == before          # the nanny's writes to os.environ were put back
