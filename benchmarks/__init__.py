@@ -292,7 +292,7 @@ class Session:
     def mirror(self) -> str:
         if self._server is None:
             self.source_store.mkdir(parents=True, exist_ok=True)
-            p = subprocess.Popen([sys.executable, "-m", "intake_npx2020.cli", "serve", str(self.source_store),
+            p = subprocess.Popen([sys.executable, "-m", "intake_npx2020", "serve", str(self.source_store),
                                   "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             line = p.stdout.readline()
             m = re.search(r"(http://127\.0\.0\.1:\d+)", line)

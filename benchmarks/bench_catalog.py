@@ -31,7 +31,7 @@ def _full_pass(s: Session) -> list[Figure]:
     import dask.array as da
     import xarray as xr
 
-    from intake_npx2020.drivers import RecordingSource
+    from intake_npx2020.sources.drivers import RecordingSource
 
     seconds = 20 if s.quick else 60
     obj, path = s.bin1_object(seconds, N_CH)
@@ -137,8 +137,8 @@ def get_traces_2020(path, raw_num_channels: int, channel_map: dict, channel_ids,
 
 
 def _get_traces(s: Session) -> list[Figure]:
-    from intake_npx2020.drivers import RecordingSource
-    from intake_npx2020.legacy import Recording
+    from intake_npx2020.sources.drivers import RecordingSource
+    from intake_npx2020.compat.seed import Recording
 
     seconds = 20 if s.quick else 60
     obj, path = s.bin1_object(seconds, N_CH)
@@ -245,7 +245,7 @@ def _get_traces(s: Session) -> list[Figure]:
 
 # -- (c) spike table ----------------------------------------------------------------------------------------
 def _sorting(s: Session) -> list[Figure]:
-    from intake_npx2020.drivers import SortingSource
+    from intake_npx2020.sources.drivers import SortingSource
 
     n = 10_000_000
     rng = np.random.default_rng(5)

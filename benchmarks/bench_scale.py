@@ -2,7 +2,7 @@
 
 (a) time to first sample: ``intake_npx2020.open_catalog(path)`` of a catalog file on disk → the first
     1 s × 384 ch as numpy (``cat[name].to_dask().isel(time=slice(0, 30000)).values``); everything imported
-    first, one untimed warm-up call, and ``store._instances`` emptied before every call (each call builds its
+    first, one untimed warm-up call, and ``store.forget_stores()`` called before every call (each call builds its
     ``Store`` as a fresh process would). *warm*: bytes in the local store (the file itself), page cache warm;
     *cold*: an empty store directory per call (``NPX2020_STORE``) and the session's loopback mirror
     (``NPX2020_MIRRORS``), so the manifest and the first chunks travel over HTTP and are verified. Both for a
@@ -10,7 +10,7 @@
     (floors, informational): ``np.memmap`` of the local file, and one plain ranged ``GET`` of the same
     frames from the mirror. The note breaks the median call down: parse, entry, to_dask, read.
 (b) ``LocalCluster`` with 2 worker processes vs 1 (``threads_per_worker=1``, started by
-    ``intake_npx2020.cluster.local_cluster``) on a CPU-bound pass: ``analysis.detect_spikes`` (noise given) over
+    ``intake_npx2020.apps.cluster.local_cluster``) on a CPU-bound pass: ``analysis.detect_spikes`` (noise given) over
     a synthetic NP1 recording (60 s; 10 s with --quick); cluster start-up excluded, one warm-up run on each,
     then the two clusters timed interleaved, together with the machine's ceiling on the same clusters (as many
     pure-Python tasks, and as many FFT tasks of a filter block's size, 2 workers vs 1). Informational (full
@@ -84,15 +84,9 @@ def _env(**values: str | None):
 
 def _forget_stores() -> None:
     """Drop the process-wide Store instances (and their manifests, sessions and pools) as a new process would."""
-    from intake_npx2020 import store
+    from intake_npx2020.store import forget_stores
 
-    with store._instances_lock:
-        old = list(store._instances.values())
-        store._instances.clear()
-    for st in old:
-        pool = getattr(st, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
+    forget_stores()
 
 
 def _ms(t: float) -> str:
@@ -147,9 +141,9 @@ def _time_to_first_sample(s: Session) -> list[Figure]:
 
     import intake_npx2020
     import intake_npx2020.arrays  # noqa: F401
-    import intake_npx2020.catalog as catalog
-    import intake_npx2020.drivers  # noqa: F401
-    from intake_npx2020.uri import parse_uri
+    import intake_npx2020.sources.catalog as catalog
+    import intake_npx2020.sources.drivers  # noqa: F401
+    from intake_npx2020.store.uri import parse_uri
 
     seconds = 20 if s.quick else 60
     obj, path = s.bin1_object(seconds, N_CH)
@@ -324,7 +318,7 @@ def _cluster(s: Session) -> list[Figure]:
 
     import intake_npx2020
     from intake_npx2020 import analysis
-    from intake_npx2020.cluster import local_cluster
+    from intake_npx2020.apps.cluster import local_cluster
 
     seconds = 10 if s.quick else 60
     r, out, store_dir, cat_path, name = _synth_catalog(s, seconds, "cluster", seed=3)
@@ -434,7 +428,7 @@ def _child(argv: list[str]) -> int:
 
     import intake_npx2020
     import intake_npx2020.arrays  # noqa: F401
-    import intake_npx2020.drivers  # noqa: F401
+    import intake_npx2020.sources.drivers  # noqa: F401
     from intake_npx2020 import analysis
 
     proc = psutil.Process()

@@ -116,9 +116,9 @@ def _plain_get(url: str, size: int, readinto: bool = False) -> int:
 
 
 def _cold_reads(s: Session) -> list[Figure]:
-    from intake_npx2020.local import blob_relpath
+    from intake_npx2020.store.local import blob_relpath
     from intake_npx2020.store import get_store
-    from intake_npx2020.uri import parse_uri
+    from intake_npx2020.store.uri import parse_uri
 
     seconds = 10 if s.quick else 60
     path = s.raw_file(seconds)
@@ -223,9 +223,9 @@ def _cold_reads(s: Session) -> list[Figure]:
 
 def _cold_stages(s: Session) -> list[Figure]:
     """Each stage of the cold path for one 20 MB chunk, timed alone (uses store internals read-only)."""
-    from intake_npx2020.local import OwnStore
-    from intake_npx2020.mirror import Mirror
-    from intake_npx2020.uri import parse_uri
+    from intake_npx2020.store.local import OwnStore
+    from intake_npx2020.store.mirror import Mirror
+    from intake_npx2020.store.uri import parse_uri
 
     seconds = 10 if s.quick else 60
     path = s.raw_file(seconds)

@@ -172,23 +172,14 @@ def _merge_small(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
 
 
 def _reader(data):
-    """The :class:`~intake_npx2020.arrays.LazyTraces` behind a dask array fresh from ``to_xarray`` and its
-    graph key, else ``(None, None)``.
+    """The reader behind a dask array fresh from ``to_xarray`` and its graph key, else ``(None, None)``.
 
     Tasks then read their own window (chunk plus margins) in one call instead of depending on three source
     chunks, so a chunk's bytes are dropped as soon as its task ends.
     """
-    from .arrays import LazyTraces
+    from .arrays import lazy_traces_of
 
-    layers = getattr(data.__dask_graph__(), "layers", {})
-    orig = "original-" + data.name
-    if not data.name.startswith("npx2020-traces-") or set(layers) != {data.name, orig}:
-        return None, None
-    obj = layers[orig].get(orig)
-    obj = getattr(obj, "value", obj)            # a DataNode in some dask versions, the object itself in others
-    if isinstance(obj, LazyTraces) and obj.shape == tuple(data.shape):
-        return obj, orig
-    return None, None
+    return lazy_traces_of(data)
 
 
 def _read_window(lazy, a: int, b: int) -> np.ndarray:

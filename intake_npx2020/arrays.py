@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .formats.bin1 import Bin1Recording
-from .store import get_store
+from .store.engine import get_store
 
-__all__ = ["LazyTraces", "to_xarray"]
+__all__ = ["LazyTraces", "to_xarray", "lazy_traces_of"]
+
+_NAME_PREFIX = "npx2020-traces-"
 
 
 class LazyTraces:
@@ -109,7 +111,7 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
     lazy = LazyTraces(spec, storage_options)
     token = tokenize(spec.raw, spec.raw_num_channels, spec.num_frames, spec.columns.tobytes(), chunk,
                      sorted((storage_options or {}).items(), key=str))
-    data = da.from_array(lazy, chunks=(chunk, spec.num_channels), name=f"npx2020-traces-{token}", asarray=False,
+    data = da.from_array(lazy, chunks=(chunk, spec.num_channels), name=f"{_NAME_PREFIX}{token}", asarray=False,
                          fancy=True, lock=False, meta=np.empty((0, 0), np.int16))
     coords = xr.Coordinates.from_xindex(_time_index(spec.num_frames, spec.sampling_frequency))
     coords = coords.assign(channel=("channel", spec.channel_ids), x=("channel", spec.locations[:, 0]),
@@ -121,3 +123,21 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
     arr["x"].attrs["units"] = arr["y"].attrs["units"] = "um"
     arr["time"].attrs["units"] = "s"
     return arr
+
+
+def lazy_traces_of(data) -> tuple[LazyTraces | None, str | None]:
+    """The :class:`LazyTraces` behind a dask array made by :func:`to_xarray`, and its key in the graph.
+
+    ``(None, None)`` for any other array (sliced, rechunked, numpy-backed…): then the caller must go through
+    the array's own chunks. This reads dask's graph of a ``from_array`` (its ``original-`` layer), which is why
+    it lives beside the name it recognises.
+    """
+    layers = getattr(data.__dask_graph__(), "layers", {})
+    orig = "original-" + data.name
+    if not data.name.startswith(_NAME_PREFIX) or set(layers) != {data.name, orig}:
+        return None, None
+    obj = layers[orig].get(orig)
+    obj = getattr(obj, "value", obj)            # a DataNode in some dask versions, the object itself in others
+    if isinstance(obj, LazyTraces) and obj.shape == tuple(data.shape):
+        return obj, orig
+    return None, None

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from .store import get_store
-from .uri import format_uri, parse_uri
+from .store.engine import get_store
+from .store.uri import format_uri, parse_uri
 
 __all__ = ["Sha1FileSystem"]
 

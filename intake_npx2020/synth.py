@@ -607,7 +607,7 @@ def write_catalog(result: SynthResult, store_dir: str | Path, catalog_path: str 
     """
     import yaml
 
-    from .store import get_store
+    from .store.engine import get_store
 
     store = get_store({"store": str(store_dir)})
     def add(path: Path) -> str:

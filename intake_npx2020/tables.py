@@ -6,7 +6,7 @@ import numpy as np
 
 from .formats.sortings import SpikeArrays
 
-__all__ = ["spikes_frame", "units_frame", "drift_frame"]
+__all__ = ["spikes_frame", "units_frame", "drift_frame", "spike_trains"]
 
 
 def spikes_frame(spikes: SpikeArrays):
@@ -38,3 +38,13 @@ def drift_frame(timestamps: np.ndarray, positions: np.ndarray):
     import pandas as pd
 
     return pd.DataFrame({"time": timestamps, "position": positions})
+
+
+def spike_trains(spikes: SpikeArrays) -> dict[int, np.ndarray]:
+    """Every unit's spike train, ``{unit_id: sample indices}`` (int64, sorted); units without spikes map to empty."""
+    order = np.argsort(spikes.unit_id, kind="stable")
+    ids, starts = np.unique(spikes.unit_id[order], return_index=True)
+    parts = np.split(spikes.sample_index[order], starts[1:])
+    trains = {int(u): np.zeros(0, np.int64) for u in spikes.unit_ids}
+    trains.update({int(u): p for u, p in zip(ids, parts)})
+    return trains

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intake_npx2020.local import blob_relpath
-from intake_npx2020.manifest import Chunk, Manifest
+from intake_npx2020.store.local import blob_relpath
+from intake_npx2020.store.manifest import Chunk, Manifest
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +31,9 @@ def isolated_env(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     from intake_npx2020 import store
 
-    store._instances.clear()
+    store.forget_stores()
     yield
-    store._instances.clear()
+    store.forget_stores()
 
 
 def sha1(data) -> str:
@@ -108,7 +108,7 @@ def serve_process():
 
     def start(root) -> str:
         port = free_port()
-        p = subprocess.Popen([sys.executable, "-m", "intake_npx2020.cli", "serve", str(root), "--port", str(port)],
+        p = subprocess.Popen([sys.executable, "-m", "intake_npx2020", "serve", str(root), "--port", str(port)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(p)
         line = p.stdout.readline()

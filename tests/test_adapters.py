@@ -65,7 +65,7 @@ def test_spikeinterface_preprocess_detect_and_zarr(cat, tmp_path):
     for t in spikes:
         raw[t - 15:t + 16, CX_COLS[100]] += wave
     uri = put_file(tmp_path / "own-store", raw.tobytes(), [0, 10_000_000, raw.nbytes])
-    from intake_npx2020.drivers import RecordingSource
+    from intake_npx2020.sources.drivers import RecordingSource
 
     rec = RecordingSource(bin1_object(uri, 385, 30_000, CX_COLS)).to_spikeinterface(prefer_local_binary=False)
     filt = spre.common_reference(spre.bandpass_filter(rec, freq_min=300, freq_max=6000, dtype="float32"))
@@ -90,7 +90,7 @@ def test_spikeinterface_sorting(cat):
 
 
 def test_spikeextractors_2020_examples(cat, tmp_path):
-    se = pytest.importorskip("intake_npx2020.adapters.spikeextractors").se
+    se = pytest.importorskip("intake_npx2020.compat.spikeextractors").se
     c, raw, (times, labels) = cat
     recording = c["rec"].to_spikeextractors()
     assert isinstance(recording, se.RecordingExtractor)

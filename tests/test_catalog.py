@@ -11,11 +11,11 @@ import pytest
 from intake.catalog.exceptions import DuplicateKeyError
 from intake.utils import yaml_load
 
-from intake_npx2020 import catalog as catalog_module
+from intake_npx2020.sources import catalog as catalog_module
 from intake_npx2020 import catalog_table, open_catalog
-from intake_npx2020.catalog import CATALOG_PATH, _load_json_body, find_entry
-from intake_npx2020.cli import main
-from intake_npx2020.drivers import DriftSource, RecordingSource, SortingSource
+from intake_npx2020.sources.catalog import CATALOG_PATH, _load_json_body, find_entry
+from intake_npx2020.apps.cli import main
+from intake_npx2020.sources.drivers import DriftSource, RecordingSource, SortingSource
 from intake_npx2020.store import get_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +174,6 @@ def test_missing_bytes_error_is_prompt():
 
 
 def test_console_script_installed():
-    out = subprocess.run([sys.executable, "-m", "intake_npx2020.cli", "ls", "--kind", "drift"],
+    out = subprocess.run([sys.executable, "-m", "intake_npx2020", "ls", "--kind", "drift"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.count(":drift") == 2

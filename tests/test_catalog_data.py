@@ -1,4 +1,4 @@
-"""Tests of the catalog data (``intake_npx2020/catalogs/npx2020.yaml``) and its generator.
+"""Tests of the catalog data (``intake_npx2020/sources/catalogs/npx2020.yaml``) and its generator.
 
 Fast and offline: no network, no store. The expected IDs, hashes and file sizes below are copied
 from ``shared/reference/datasets.md`` (independently of the generator), so a wrong edit in the
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-CATALOG = REPO / "intake_npx2020" / "catalogs" / "npx2020.yaml"
+CATALOG = REPO / "intake_npx2020" / "sources" / "catalogs" / "npx2020.yaml"
 CATALOG_LINK = REPO / "catalogs" / "npx2020.yaml"
 BUILDER = REPO / "tools" / "build_catalog.py"
 INDEX_NAME = "known_recordings-2020-08-24.json"
@@ -213,7 +213,7 @@ def test_kind_matches_driver(sources: dict, kind: str, driver: str) -> None:
 
 def test_symlink_at_repo_root() -> None:
     assert CATALOG_LINK.is_symlink()
-    assert os.readlink(CATALOG_LINK) == "../intake_npx2020/catalogs/npx2020.yaml"
+    assert os.readlink(CATALOG_LINK) == "../intake_npx2020/sources/catalogs/npx2020.yaml"
     assert CATALOG_LINK.resolve() == CATALOG.resolve()
 
 

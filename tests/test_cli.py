@@ -4,10 +4,10 @@ import sys
 
 from conftest import random_bytes, sha1
 
-from intake_npx2020.cli import main
-from intake_npx2020.manifest import Manifest
+from intake_npx2020.apps.cli import main
+from intake_npx2020.store.manifest import Manifest
 from intake_npx2020.store import get_store
-from intake_npx2020.uri import parse_uri
+from intake_npx2020.store.uri import parse_uri
 
 
 def test_add_copy_then_confirm(tmp_path, capsys):
@@ -70,5 +70,5 @@ def test_fetch_and_cache(blob, tmp_path, serve_process, monkeypatch, capsys):
 
 
 def test_console_script_help():
-    out = subprocess.run([sys.executable, "-m", "intake_npx2020.cli", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "intake_npx2020", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "serve" in out.stdout and "add" in out.stdout

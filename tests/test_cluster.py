@@ -8,7 +8,7 @@ import os
 import dask
 import pytest
 
-from intake_npx2020.cluster import WORKER_ENVIRON, local_cluster, worker_environ
+from intake_npx2020.apps.cluster import WORKER_ENVIRON, local_cluster, worker_environ
 
 
 def _malloc_env() -> dict:

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from intake_npx2020.cli import main
+from intake_npx2020.apps.cli import main
 
 
 @pytest.mark.parametrize("scheduler", ["distributed"])
@@ -36,7 +36,7 @@ def test_demo_end_to_end(tmp_path, capsys, scheduler):
 def test_demo_refuses_foreign_directory(tmp_path):
     (tmp_path / "mine.txt").write_text("precious")
     with pytest.raises(FileExistsError, match="not a demo output"):
-        from intake_npx2020.demo import run_demo
+        from intake_npx2020.apps.demo import run_demo
 
         run_demo(tmp_path, duration=5)
     assert (tmp_path / "mine.txt").read_text() == "precious"

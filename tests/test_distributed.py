@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import CX_COLS, FaultServer, bin1_object, put_file, random_bytes
 
-from intake_npx2020.drivers import RecordingSource
+from intake_npx2020.sources.drivers import RecordingSource
 
 
 @pytest.fixture(scope="module")

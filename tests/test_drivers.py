@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 from conftest import CX_COLS, bin1_object, npy_uri, write_catalog
 
-from intake_npx2020.drivers import DriftSource, RecordingSource, SortingSource
+from intake_npx2020.sources.drivers import DriftSource, RecordingSource, SortingSource
 from intake_npx2020.errors import ContentNotFound
 from intake_npx2020.store import get_store
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from conftest import CX_COLS, bin1_object, put_file
 
-from intake_npx2020.cli import main
-from intake_npx2020.drivers import RecordingSource
-from intake_npx2020.export import export
+from intake_npx2020.apps.cli import main
+from intake_npx2020.sources.drivers import RecordingSource
+from intake_npx2020.apps.export import export
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def demo_catalog(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_url(demo_catalog):
-    from intake_npx2020.view import serve_viewer
+    from intake_npx2020.apps.view import serve_viewer
 
     server, url = serve_viewer(demo_catalog)
     yield url
@@ -58,7 +58,7 @@ def demo_url(demo_catalog):
 
 @pytest.fixture(scope="module")
 def shipped_url():
-    from intake_npx2020.view import serve_viewer
+    from intake_npx2020.apps.view import serve_viewer
 
     server, url = serve_viewer()  # the 2020 collection: no bytes here
     yield url
@@ -272,7 +272,7 @@ def _select_each(p: Page, names: list[str], choose: list[str] | None = None) -> 
 
 
 def test_intake_gui_loads_and_shows_the_entries(page, demo_url, shipped_url):
-    from intake_npx2020.catalog import open_catalog
+    from intake_npx2020.sources.catalog import open_catalog
 
     p = page
     p.page.goto(demo_url + "intake")

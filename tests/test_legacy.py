@@ -40,11 +40,11 @@ def test_download_true_fetches_everything(cat, tmp_path, serve_process, monkeypa
     monkeypatch.setenv("NPX2020_MIRRORS", serve_process(tmp_path / "own-store"))
     monkeypatch.setenv("NPX2020_STORE", str(tmp_path / "fresh"))
     from intake_npx2020 import store
-    store._instances.clear()
+    store.forget_stores()
     r = load_recording("rec-10s", download=True, catalog=c)
     assert store.get_store().has_local(r.spec.raw)
     monkeypatch.delenv("NPX2020_MIRRORS")
-    store._instances.clear()
+    store.forget_stores()
     np.testing.assert_array_equal(r.get_traces(start_frame=89_990, end_frame=90_000), raw[89_990:, CX_COLS].T)
 
 

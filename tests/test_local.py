@@ -4,7 +4,7 @@ import time
 
 from conftest import random_bytes, sha1, tmp_leftovers
 
-from intake_npx2020.local import OwnStore, blob_relpath
+from intake_npx2020.store.local import OwnStore, blob_relpath
 
 
 def test_put_is_atomic_under_concurrency(tmp_path):

@@ -2,8 +2,8 @@ import requests
 
 from conftest import put_file, random_bytes, sha1
 
-from intake_npx2020.local import blob_relpath
-from intake_npx2020.serve import serve_in_thread
+from intake_npx2020.store.local import blob_relpath
+from intake_npx2020.store.serve import serve_in_thread
 
 
 def test_serve_ranges_and_refusals(tmp_path):

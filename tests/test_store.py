@@ -11,7 +11,7 @@ from conftest import (FaultServer, irregular_bounds, put_file, random_bytes, sha
                       write_blob)
 
 from intake_npx2020.errors import ContentNotFound, FetchError, StoreFullError
-from intake_npx2020.local import blob_relpath
+from intake_npx2020.store.local import blob_relpath
 from intake_npx2020.store import Store, get_store
 
 RANGES = [(0, 1), (0, 100_000), (99_999, 100_001), (5_000_000, 5_000_123), (1_234_567, 7_654_321),
@@ -87,7 +87,7 @@ def test_kachery_link_files(tmp_path, monkeypatch):
     assert get_store().load_bytes(sha1(data)) == data
 
     from intake_npx2020 import store as store_mod
-    store_mod._instances.clear()
+    store_mod.forget_stores()
     monkeypatch.delenv("KACHERY_STORAGE_DIR")
     rec = cloud / "linked_files" / blob_relpath(sha1(data))
     rec.parent.mkdir(parents=True)
@@ -96,7 +96,7 @@ def test_kachery_link_files(tmp_path, monkeypatch):
     assert get_store().load_bytes(sha1(data)) == data
     # a link whose target changed size is not trusted
     target.write_bytes(data + b"x")
-    store_mod._instances.clear()
+    store_mod.forget_stores()
     with pytest.raises(ContentNotFound):
         get_store().load_bytes(sha1(data))
 

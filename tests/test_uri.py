@@ -1,6 +1,6 @@
 import pytest
 
-from intake_npx2020.uri import ContentURI, format_uri, parse_uri
+from intake_npx2020.store.uri import ContentURI, format_uri, parse_uri
 
 H = "bc5616a9fa4bfe7a4c1e0a6c9ad3e6fb2a8b0e21"
 M = "9dcf60e9f1a2c3b4d5e6f708192a3b4c5d6e7f80"

@@ -15,10 +15,10 @@ pytest.importorskip("holoviews")
 pytest.importorskip("datashader")
 
 from intake_npx2020 import synth  # noqa: E402
-from intake_npx2020.catalog import open_catalog  # noqa: E402
+from intake_npx2020.sources.catalog import open_catalog  # noqa: E402
 from intake_npx2020.errors import ContentNotFound  # noqa: E402
 from intake_npx2020.store import Store  # noqa: E402
-from intake_npx2020.viewer import data as vd  # noqa: E402
+from intake_npx2020.apps.viewer import data as vd  # noqa: E402
 
 NAME = "synth-view"
 DURATION = 4.0
@@ -183,7 +183,7 @@ def test_unavailable_message():
 # ------------------------------------------------------------------------------------------------ intake GUI
 
 def test_intake_gui_lists_every_entry_and_reads_no_bytes(shipped, no_data_reads):
-    from intake_npx2020.view import intake_gui
+    from intake_npx2020.apps.view import intake_gui
 
     gui = intake_gui(shipped)
     assert gui.catsel.value == ["npx2020"]
@@ -202,7 +202,7 @@ def test_intake_gui_lists_every_entry_and_reads_no_bytes(shipped, no_data_reads)
 def test_intake_gui_replaces_the_missing_logo(shipped):
     import panel as pn
 
-    from intake_npx2020.view import intake_gui
+    from intake_npx2020.apps.view import intake_gui
 
     gui = intake_gui(shipped)
     pngs = [p for p in gui.main.select(pn.pane.PNG) if isinstance(p.object, str)]
@@ -212,7 +212,7 @@ def test_intake_gui_replaces_the_missing_logo(shipped):
 # ------------------------------------------------------------------------------------------------ pages
 
 def test_viewer_pages_on_the_demo_layout(demo):
-    from intake_npx2020.viewer.app import ViewerApp, ViewerContext
+    from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
 
     path, result = demo
     ctx = ViewerContext.open(path)
@@ -238,7 +238,7 @@ def test_viewer_pages_on_the_demo_layout(demo):
 
 
 def test_viewer_pages_say_when_bytes_are_missing(shipped):
-    from intake_npx2020.viewer.app import ViewerApp, ViewerContext
+    from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
 
     app = ViewerApp(ViewerContext.open())
     assert app.recording.status.visible and "not available here" in app.recording.status.object
@@ -262,7 +262,7 @@ def _get(url: str) -> str:
 
 
 def test_serve_viewer_binds_loopback_and_stops(demo):
-    from intake_npx2020.view import serve_viewer
+    from intake_npx2020.apps.view import serve_viewer
 
     path, _ = demo
     server, url = serve_viewer(path)
@@ -279,13 +279,13 @@ def test_serve_viewer_binds_loopback_and_stops(demo):
 
 
 def test_cli_view(demo):
-    from intake_npx2020.cli import build_parser
+    from intake_npx2020.apps.cli import build_parser
 
     args = build_parser().parse_args(["view", "c.yaml", "--port", "8123"])
     assert (args.catalog, args.port, args.address, args.func.__name__) == ("c.yaml", 8123, "127.0.0.1", "_cmd_view")
     assert build_parser().parse_args(["view"]).catalog is None
     path, _ = demo
-    p = subprocess.Popen([sys.executable, "-m", "intake_npx2020.cli", "view", str(path)],
+    p = subprocess.Popen([sys.executable, "-m", "intake_npx2020", "view", str(path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline()

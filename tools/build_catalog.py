@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Generate the intake v1 catalog ``intake_npx2020/catalogs/npx2020.yaml``.
+"""Generate the intake v1 catalog ``intake_npx2020/sources/catalogs/npx2020.yaml``.
 
 The catalog lists every recording (14), sorting (31) and drift ground truth (2) of the
 ``neuropixels-data-sep-2020`` collection under its original ID. Every fact comes from
@@ -37,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CATALOG_PATH = REPO_ROOT / "intake_npx2020" / "catalogs" / "npx2020.yaml"
+CATALOG_PATH = REPO_ROOT / "intake_npx2020" / "sources" / "catalogs" / "npx2020.yaml"
 
 Json = Any  # a JSON-compatible value: dict / list / str / int / float / bool / None
 

@@ -11,8 +11,8 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import IntegrityError
-from ..store import Store
-from ..uri import parse_uri
+from ..store.engine import Store
+from ..store.uri import parse_uri
 
 _KEYS = ("raw", "raw_num_channels", "num_frames", "samplerate", "channel_ids", "channel_map", "channel_positions")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ..store import Store
+from ..store.engine import Store
 
 
 def leaves(obj):

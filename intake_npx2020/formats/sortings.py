@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..store import Store
+from ..store.engine import Store
 from .bin1 import _scalar
 from .objects import load_object
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .config import StoreConfig
-from .errors import ContentNotFound, FetchError, IntegrityError
+from ..errors import ContentNotFound, FetchError, IntegrityError
 from .local import OwnStore, ReadRoot
 from .manifest import CHUNK_SIZE, MANIFEST_THRESHOLD, Chunk, Manifest
 from .mirror import Mirror, PermanentError, TransientError
@@ -372,7 +372,7 @@ class Store:
     # -- bulk operations ------------------------------------------------------------------------------
     def fetch(self, uri: str | ContentURI, progress: bool | None = None) -> int:
         """Make every chunk of a file local (resumable: present chunks are skipped). Returns bytes fetched."""
-        from .progress import progress_bar
+        from ..progress import progress_bar
 
         if not self.config.cache:
             raise ValueError("fetch() keeps bytes in the store, but this store has cache=False (NPX2020_CACHE=0)")
@@ -419,7 +419,7 @@ class Store:
         Added
             ``uri`` (``sha1://<sha1>/<label>[?manifest=<sha1>]``) and ``new`` (False if it was already there).
         """
-        from .progress import progress_bar
+        from ..progress import progress_bar
 
         path = Path(path)
         if not path.is_file():
@@ -458,6 +458,20 @@ class Added(NamedTuple):
 
     uri: str
     new: bool
+
+
+def forget_stores() -> None:
+    """Drop this process's :class:`Store` instances (their manifests, sessions and pools), as a new process would.
+
+    For tests and benchmarks that change the environment between calls; stores built afterwards read it anew.
+    """
+    with _instances_lock:
+        old = list(_instances.values())
+        _instances.clear()
+    for st in old:
+        pool = getattr(st, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 def _from_config(config: StoreConfig) -> Store:

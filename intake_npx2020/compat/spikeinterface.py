@@ -11,7 +11,7 @@ from spikeinterface.core import BaseRecording, BaseRecordingSegment, NumpySortin
 
 from ..arrays import LazyTraces
 from ..formats import Bin1Recording
-from ..store import get_store
+from ..store.engine import get_store
 from .probe import make_probe
 
 __all__ = ["NpxRecording", "to_recording", "to_sorting"]

@@ -15,7 +15,7 @@ import pandas as pd
 
 __all__ = ["TABLE_COLUMNS", "ANY", "Window", "viewer_table", "filter_table", "entry_storage_options", "open_entry",
            "load_window", "clip_limit", "traces_offsets", "traces_lines", "decimate_minmax", "window_peaks",
-           "drift_overlay", "thin", "sorting_tables", "unavailable_message", "describe_entry"]
+           "drift_overlay", "thin", "sorting_tables", "unavailable_message", "entry_details"]
 
 #: Columns of the viewer's catalog table (besides the entry id, its index).
 TABLE_COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channels", "recording",
@@ -42,7 +42,7 @@ def viewer_table(cat) -> pd.DataFrame:
         ``has_sorting`` (that recording has a sorting entry), ``has_drift`` (it has imposed drift: flagged in
         its metadata or a drift entry exists) and ``text`` (what the search box matches).
     """
-    from ..catalog import catalog_table, entry_text
+    from ...sources.catalog import catalog_table, describe_entry, entry_text
 
     table = catalog_table(cat)
     kind = table["kind"].astype("string").fillna("")
@@ -54,7 +54,7 @@ def viewer_table(cat) -> pd.DataFrame:
     drift_recs |= set(table.index[(kind == "recording") & table["drift"].fillna(False).astype(bool)])
     table["has_sorting"] = table["recording"].isin(sorted_recs) & (table["recording"] != "")
     table["has_drift"] = table["recording"].isin(drift_recs) & (table["recording"] != "")
-    table["text"] = [entry_text(name, cat._entries[name]) for name in table.index]
+    table["text"] = [entry_text(name, describe_entry(cat, name)) for name in table.index]
     return table
 
 
@@ -141,7 +141,7 @@ def _as_list(value) -> list[str]:
 
 def unavailable_message(name: str, err: BaseException) -> str:
     """A user-facing explanation of why an entry cannot be shown (markdown)."""
-    from ..errors import ContentNotFound
+    from ...errors import ContentNotFound
 
     text = str(err).strip() or type(err).__name__
     if isinstance(err, (ContentNotFound, FileNotFoundError)):
@@ -314,7 +314,7 @@ def window_peaks(x, start: float, duration: float, threshold: float = 5.0) -> pd
 
     Only the window's frames are read (the noise is estimated within it too).
     """
-    from ..analysis import detect_spikes
+    from ...analysis import detect_spikes
 
     f0, f1 = _frames(x, start, duration)
     part = x.isel(time=slice(f0, f1))
@@ -338,8 +338,10 @@ def drift_overlay(drift: pd.DataFrame, peaks_y: np.ndarray, t0: float, t1: float
     return [pd.DataFrame({"time": t, "y": float(np.quantile(peaks_y, q)) + disp}) for q in levels]
 
 
-def describe_entry(cat, name: str) -> dict[str, Any]:
+def entry_details(cat, name: str) -> dict[str, Any]:
     """Description and metadata of an entry (no data bytes), for the detail pane."""
-    d = cat._entries[name].describe()
+    from ...sources.catalog import describe_entry
+
+    d = describe_entry(cat, name)
     meta = {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}
     return {"id": name, "description": d.get("description") or "", "metadata": meta}

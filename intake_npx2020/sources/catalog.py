@@ -10,9 +10,10 @@ from typing import Any
 from intake.catalog.exceptions import DuplicateKeyError, ValidationError
 from intake.catalog.local import YAMLFileCatalog
 
-from .formats.objects import leaves
+from ..formats.objects import leaves
 
-__all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text"]
+__all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text",
+           "describe_entry"]
 
 #: The catalog of the 2020 collection, installed as package data.
 CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
@@ -85,9 +86,12 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=Loader)
 
 
-def entry_text(name: str, entry) -> str:
-    """What a search looks at: the ID, description and metadata *values* (not keys, not the data objects)."""
-    d = entry.describe()
+def entry_text(name: str, described: dict) -> str:
+    """What a search looks at: the ID, description and metadata *values* (not keys, not the data objects).
+
+    ``described`` is the entry's ``describe()`` (see :func:`describe_entry`).
+    """
+    d = described
     meta = {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}
     return " ".join([name, d.get("description") or "", *map(str, leaves(meta))]).lower()
 
@@ -139,7 +143,7 @@ class NPXCatalog(YAMLFileCatalog):
 
     def search(self, text: str, depth: int = 2):
         words = text.lower().split()
-        found = self.filter(lambda e: all(w in entry_text(e.name, e) for w in words))
+        found = self.filter(lambda e: all(w in entry_text(e.name, e.describe()) for w in words))
         found.name = f"{self.name}_search"
         found.metadata = {**(self.metadata or {}), "search": {"text": text, "upstream": self.name}}
         return found
@@ -148,6 +152,15 @@ class NPXCatalog(YAMLFileCatalog):
 def open_catalog(path: str | Path | None = None, **kwargs) -> NPXCatalog:
     """Open a catalog (default: the 2020 collection)."""
     return NPXCatalog(str(path or CATALOG_PATH), **kwargs)
+
+
+def describe_entry(cat, name: str) -> dict:
+    """An entry's description (``driver``, ``args``, ``metadata``, ``description``…) without instantiating it.
+
+    Works on :class:`NPXCatalog` and on any intake v1 catalog (``intake.open_catalog``).
+    """
+    # intake v1 keeps entries in ``_entries``; ``cat[name]`` would instantiate the source
+    return cat._entries[name].describe()
 
 
 def catalog_table(cat=None):
@@ -167,7 +180,7 @@ def catalog_table(cat=None):
     cat = open_catalog() if cat is None else cat
     rows = []
     for name in cat:
-        d = cat._entries[name].describe()
+        d = describe_entry(cat, name)
         meta = d.get("metadata") or {}
         row = {c: meta.get(c) for c in _COLUMNS}
         row["description"] = d.get("description", "")
@@ -186,7 +199,7 @@ def find_entry(cat, id_or_label: str, kind: str | None = None) -> str:
     if key in names:
         return key
     for name in names:
-        meta = cat._entries[name].describe().get("metadata") or {}
+        meta = describe_entry(cat, name).get("metadata") or {}
         if meta.get("label") == key and (kind is None or meta.get("kind") == kind):
             return name
     wanted = f"{kind} " if kind else ""

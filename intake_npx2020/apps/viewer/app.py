@@ -46,7 +46,7 @@ class ViewerContext:
     @classmethod
     def open(cls, catalog_path: str | Path | None = None, store: str | Path | None = None) -> "ViewerContext":
         """Open a catalog (default: the shipped 2020 collection) and tabulate it (no data bytes read)."""
-        from ..catalog import CATALOG_PATH, open_catalog
+        from ...sources.catalog import CATALOG_PATH, open_catalog
 
         path = Path(catalog_path).expanduser().resolve() if catalog_path else CATALOG_PATH
         cat = open_catalog(path)
@@ -158,7 +158,7 @@ class CatalogPage:
             return
         name = str(self.table.value.index[event.new[0]])
         self._selected_id = name
-        self.detail.object = _detail_markdown(vd.describe_entry(self.ctx.catalog, name))
+        self.detail.object = _detail_markdown(vd.entry_details(self.ctx.catalog, name))
         kind = self.ctx.table.loc[name, "kind"]
         self.open_button.param.update(label=f"Open {name} in the {kind} view", visible=True)
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 import numpy as np
 from intake.source.base import DataSource, Schema
 
-from . import __version__
-from .errors import ContentNotFound
-from .formats import Bin1Recording, load_object, read_drift, read_sorting
-from .formats.objects import leaves
-from .store import get_store
+from .._version import __version__
+from ..errors import ContentNotFound
+from ..formats import Bin1Recording, load_object, read_drift, read_sorting
+from ..formats.objects import leaves
+from ..store.engine import get_store
 
 __all__ = ["RecordingSource", "SortingSource", "DriftSource"]
 
@@ -25,14 +25,18 @@ __all__ = ["RecordingSource", "SortingSource", "DriftSource"]
 class _Base(DataSource):
     version = __version__
 
-    def _store(self):
+    @property
+    def store(self):
+        """The :class:`~intake_npx2020.store.Store` this entry reads through (its ``storage_options`` applied)."""
         return get_store(self.storage_options or None)
 
-    def _label(self) -> str:
+    @property
+    def label(self) -> str:
+        """The entry's ID (``metadata.id``), else its name in the catalog."""
         return self.metadata.get("id") or self.name
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._label()!r}>"
+        return f"<{type(self).__name__} {self.label!r}>"
 
     def _close(self):
         pass
@@ -74,8 +78,8 @@ class RecordingSource(_Base):
     def spec(self) -> Bin1Recording:
         """The validated recording object (reads the object JSON only if given as a URI)."""
         if self._spec is None:
-            obj = load_object(self.recording, self._store(), f"recording {self._label()}")
-            self._spec = Bin1Recording.from_object(obj, f"recording {self._label()}")
+            obj = load_object(self.recording, self.store, f"recording {self.label}")
+            self._spec = Bin1Recording.from_object(obj, f"recording {self.label}")
         return self._spec
 
     @property
@@ -91,11 +95,11 @@ class RecordingSource(_Base):
 
     def to_dask(self):
         """The whole recording, lazily: ``xarray.DataArray`` backed by one dask task per chunk."""
-        from .arrays import to_xarray
+        from ..arrays import to_xarray
 
         self._load_metadata()
         attrs = {k: self.metadata.get(k) for k in ("gain_to_uV", "probe", "lab")}
-        return to_xarray(self.spec, self.chunk_seconds, self.storage_options or None, self._label(), attrs)
+        return to_xarray(self.spec, self.chunk_seconds, self.storage_options or None, self.label, attrs)
 
     def _get_partition(self, i: int):
         c = self.chunk_frames
@@ -109,7 +113,7 @@ class RecordingSource(_Base):
         need = self.spec.num_frames * self.spec.num_channels * 2
         avail = psutil.virtual_memory().available
         if need > avail // 2:
-            raise MemoryError(f"{self._label()}: reading all {need / 1e9:.1f} GB into memory would exceed half of the "
+            raise MemoryError(f"{self.label}: reading all {need / 1e9:.1f} GB into memory would exceed half of the "
                               f"{avail / 1e9:.1f} GB available; use to_dask() and select a window, or read_partition(i)")
         return self.to_dask().load()
 
@@ -119,22 +123,24 @@ class RecordingSource(_Base):
         A raw file that is whole in a local store is opened with ``read_binary``; otherwise reads go through
         the store (and its mirrors) chunk by chunk.
         """
-        from .adapters.spikeinterface import to_recording
+        from ..compat.spikeinterface import to_recording
 
         return to_recording(self.spec, self.storage_options or None, self.metadata.get("gain_to_uV"),
                             prefer_local_binary)
 
     def to_spikeextractors(self):
         """A spikeextractors ``RecordingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
-        from .adapters.spikeextractors import to_recording_extractor
+        from ..compat.spikeextractors import to_recording_extractor
 
-        return to_recording_extractor(self)
+        return to_recording_extractor(self.spec, self.storage_options or None, self.metadata.get("gain_to_uV"))
 
     def to_recording(self):
         """The seed-compatible recording object (``get_traces``, ``get_channel_locations``, …)."""
-        from .legacy import Recording
+        from ..compat.seed import Recording
 
-        return Recording(self)
+        self._load_metadata()
+        attrs = {k: self.metadata.get(k) for k in ("gain_to_uV", "probe", "lab")}
+        return Recording(self.spec, self.storage_options or None, self.label, attrs)
 
 
 class SortingSource(_Base):
@@ -174,13 +180,13 @@ class SortingSource(_Base):
         if self._arrays is None:
             if self.sorting is None:
                 why = self.metadata.get("unavailable", "the sorting object is not known")
-                raise ContentNotFound(f"sorting {self._label()}: {why}")
-            self._arrays = read_sorting(self.sorting, self._store(), f"sorting {self._label()}",
+                raise ContentNotFound(f"sorting {self.label}: {why}")
+            self._arrays = read_sorting(self.sorting, self.store, f"sorting {self.label}",
                                         self.units_csv, self.units_filter)
         return self._arrays
 
     def read(self):
-        from .tables import spikes_frame
+        from ..tables import spikes_frame
 
         return spikes_frame(self.arrays)
 
@@ -194,7 +200,7 @@ class SortingSource(_Base):
 
     def units(self):
         """Unit table: ``num_spikes`` and ``firing_rate`` (Hz over the recording's duration if known)."""
-        from .tables import units_frame
+        from ..tables import units_frame
 
         return units_frame(self.arrays, self.metadata.get("duration_s"))
 
@@ -202,36 +208,32 @@ class SortingSource(_Base):
         """Sample indices of one unit's spikes (int64, sorted)."""
         a = self.arrays
         if unit_id not in set(a.unit_ids.tolist()):
-            raise KeyError(f"sorting {self._label()} has no unit {unit_id!r}")
+            raise KeyError(f"sorting {self.label} has no unit {unit_id!r}")
         return a.sample_index[a.unit_id == unit_id]
 
     def spike_trains(self) -> dict[int, np.ndarray]:
         """Every unit's spike train, ``{unit_id: sample indices}``."""
-        a = self.arrays
-        order = np.argsort(a.unit_id, kind="stable")
-        ids, starts = np.unique(a.unit_id[order], return_index=True)
-        parts = np.split(a.sample_index[order], starts[1:])
-        trains = {int(u): np.zeros(0, np.int64) for u in a.unit_ids}
-        trains.update({int(u): p for u, p in zip(ids, parts)})
-        return trains
+        from ..tables import spike_trains
+
+        return spike_trains(self.arrays)
 
     def to_spikeinterface(self):
         """A spikeinterface ``NumpySorting`` (extra ``[spikeinterface]``)."""
-        from .adapters.spikeinterface import to_sorting
+        from ..compat.spikeinterface import to_sorting
 
         return to_sorting(self.arrays)
 
     def to_spikeextractors(self):
         """A spikeextractors ``SortingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
-        from .adapters.spikeextractors import to_sorting_extractor
+        from ..compat.spikeextractors import to_sorting_extractor
 
-        return to_sorting_extractor(self)
+        return to_sorting_extractor(self.arrays)
 
     def to_sorting(self):
         """The seed-compatible sorting object (``get_unit_ids``, ``get_unit_spike_train``)."""
-        from .legacy import Sorting
+        from ..compat.seed import Sorting
 
-        return Sorting(self)
+        return Sorting(self.arrays, self.label)
 
 
 class DriftSource(_Base):
@@ -258,9 +260,9 @@ class DriftSource(_Base):
                       extra_metadata={})
 
     def read(self):
-        from .tables import drift_frame
+        from ..tables import drift_frame
 
-        return drift_frame(*read_drift(self.timestamps, self.positions, self._store()))
+        return drift_frame(*read_drift(self.timestamps, self.positions, self.store))
 
     def _get_partition(self, i: int):
         return self.read()

@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StoreFullError
+from ..errors import StoreFullError
 
 __all__ = ["blob_relpath", "ReadRoot", "OwnStore"]
 

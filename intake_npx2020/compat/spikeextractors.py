@@ -14,6 +14,9 @@ if not hasattr(np, "Inf"):
 
 import spikeextractors as se  # noqa: E402
 
+from ..formats import SpikeArrays  # noqa: E402
+from ..tables import spike_trains  # noqa: E402
+
 __all__ = ["NpxRecordingExtractor", "NpxSortingExtractor", "to_recording_extractor", "to_sorting_extractor"]
 
 
@@ -27,7 +30,7 @@ class NpxRecordingExtractor(se.RecordingExtractor):
     is_writable = False
 
     def __init__(self, recording: dict, storage_options: dict | None = None, gain_to_uV: float | None = None):
-        from ..legacy import Recording
+        from .seed import Recording
 
         se.RecordingExtractor.__init__(self)
         self._rec = Recording.from_object(recording, storage_options)
@@ -59,10 +62,7 @@ class NpxSortingExtractor(se.SortingExtractor):
 
     def __init__(self, sample_index: np.ndarray, unit_id: np.ndarray, unit_ids, sampling_frequency: float):
         se.SortingExtractor.__init__(self)
-        order = np.argsort(unit_id, kind="stable")
-        ids, starts = np.unique(unit_id[order], return_index=True)
-        self._trains = {int(u): np.zeros(0, np.int64) for u in unit_ids}
-        self._trains.update({int(u): t for u, t in zip(ids, np.split(sample_index[order], starts[1:]))})
+        self._trains = spike_trains(SpikeArrays(sample_index, unit_id, float(sampling_frequency), np.asarray(unit_ids)))
         self._unit_ids = [int(u) for u in unit_ids]
         self._sampling_frequency = float(sampling_frequency)
 
@@ -75,12 +75,12 @@ class NpxSortingExtractor(se.SortingExtractor):
         return st[(st >= start_frame) & (st < end_frame)]
 
 
-def to_recording_extractor(source) -> NpxRecordingExtractor:
-    """From a :class:`~intake_npx2020.drivers.RecordingSource`."""
-    return NpxRecordingExtractor(source.spec.obj, source.storage_options or None, source.metadata.get("gain_to_uV"))
+def to_recording_extractor(spec, storage_options: dict | None = None,
+                           gain_to_uV: float | None = None) -> NpxRecordingExtractor:
+    """From a :class:`~intake_npx2020.formats.Bin1Recording` spec."""
+    return NpxRecordingExtractor(spec.obj, storage_options, gain_to_uV)
 
 
-def to_sorting_extractor(source) -> NpxSortingExtractor:
-    """From a :class:`~intake_npx2020.drivers.SortingSource`."""
-    a = source.arrays
-    return NpxSortingExtractor(a.sample_index, a.unit_id, a.unit_ids, a.sampling_frequency)
+def to_sorting_extractor(spikes) -> NpxSortingExtractor:
+    """From :class:`~intake_npx2020.formats.SpikeArrays`."""
+    return NpxSortingExtractor(spikes.sample_index, spikes.unit_id, spikes.unit_ids, spikes.sampling_frequency)

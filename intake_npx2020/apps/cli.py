@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import NPXError
+from ..errors import NPXError
 
 
 def _cmd_add(args) -> int:
-    from .store import get_store
+    from ..store.engine import get_store
 
     store = get_store({"store": args.store} if args.store else None)
     for path in args.files:
@@ -19,8 +19,8 @@ def _cmd_add(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    from .config import default_store_dir
-    from .serve import make_server
+    from ..store.config import default_store_dir
+    from ..store.serve import make_server
 
     root = args.root or default_store_dir()
     server = make_server(root, args.host, args.port, quiet=not args.verbose)
@@ -36,7 +36,7 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_fetch(args) -> int:
-    from .store import get_store
+    from ..store.engine import get_store
 
     store = get_store({"store": args.store} if args.store else None)
     for item in args.items:
@@ -48,7 +48,7 @@ def _cmd_fetch(args) -> int:
 
 
 def _entry_uris(args, item: str) -> list[str]:
-    from .catalog import find_entry
+    from ..sources.catalog import find_entry
 
     cat = _open(args)
     src = cat[find_entry(cat, item)]
@@ -70,7 +70,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_cache(args) -> int:
-    from .store import get_store
+    from ..store.engine import get_store
 
     store = get_store({"store": args.store} if args.store else None)
     blobs = store.own.cached_blobs()
@@ -86,7 +86,7 @@ def _cmd_cache(args) -> int:
 
 
 def _open(args):
-    from .catalog import open_catalog
+    from ..sources.catalog import open_catalog
 
     return open_catalog(args.catalog)
 
@@ -94,7 +94,7 @@ def _open(args):
 def _cmd_ls(args) -> int:
     import pandas as pd
 
-    from .catalog import catalog_table
+    from ..sources.catalog import catalog_table
 
     cat = _open(args)
     if args.search:
@@ -116,11 +116,11 @@ def _cmd_ls(args) -> int:
 def _cmd_info(args) -> int:
     import yaml
 
-    from .catalog import find_entry
+    from ..sources.catalog import describe_entry, find_entry
 
     cat = _open(args)
     name = find_entry(cat, args.id)
-    d = cat._entries[name].describe()
+    d = describe_entry(cat, name)
     driver = d.get("plugin") or d.get("driver")
     out = {"id": name, "driver": driver[0] if isinstance(driver, list) else driver, "description": d.get("description"),
            "metadata": {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}}
@@ -130,7 +130,7 @@ def _cmd_info(args) -> int:
         out["data"] = {"raw": s.raw, "shape (frames, channels)": [s.num_frames, s.num_channels],
                        "raw_num_channels": s.raw_num_channels, "sampling_frequency": s.sampling_frequency,
                        "duration_s": round(s.duration, 3), "object_sha1": s.object_sha1,
-                       "bytes local": src._store().has_local(s.raw)}
+                       "bytes local": src.store.has_local(s.raw)}
     print(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=120))
     return 0
 

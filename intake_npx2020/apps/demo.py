@@ -28,7 +28,7 @@ __all__ = ["run_demo", "evaluate_detection", "drift_error"]
 
 @contextmanager
 def _serve(root: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "intake_npx2020.cli", "serve", str(root), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "intake_npx2020", "serve", str(root), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -77,7 +77,7 @@ def _compute(client, scheduler, progress, *delayed):
 
 
 def _worker_stats() -> dict:
-    from .store import get_store
+    from ..store.engine import get_store
 
     return dict(get_store().stats)
 
@@ -134,7 +134,7 @@ def _figure(path: Path, x, peaks, motion, truth, noise) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .analysis import bandpass
+    from ..analysis import bandpass
 
     fig, (a, m, b) = plt.subplots(3, 1, figsize=(11, 12), gridspec_kw={"height_ratios": [3, 1.4, 2]})
     a.scatter(peaks["time"], peaks["y"], s=1, c="k", alpha=0.15, rasterized=True, label="detected peaks")
@@ -196,8 +196,8 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
     scheduler : {"distributed", "threads", "processes", "sync"}
         ``distributed`` runs a ``LocalCluster`` of ``workers`` processes sharing one on-disk cache.
     """
-    from . import analysis, synth
-    from .catalog import open_catalog
+    from .. import analysis, synth
+    from ..sources.catalog import open_catalog
 
     out = Path(out).resolve()
     if out.exists():

@@ -1,1 +1,0 @@
-"""Optional bridges to other APIs: spikeinterface (extra ``[spikeinterface]``), spikeextractors (``[spikeextractors]``)."""
