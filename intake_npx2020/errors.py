@@ -21,3 +21,26 @@ class FetchError(NPXError, OSError):
 
 class StoreFullError(NPXError, OSError):
     """Writing to our store failed for lack of space; nothing was left behind."""
+
+
+class InvalidObject(NPXError, ValueError):
+    """A recording, sorting, directory or manifest object (or an array it names) is malformed or impossible."""
+
+
+class InvalidURI(NPXError, ValueError):
+    """A content URI (``sha1://``, ``sha1dir://``, ``kachery:``) is malformed."""
+
+
+class ConfigError(NPXError, ValueError):
+    """A setting (environment variable or storage option) has an impossible value."""
+
+
+class EntryNotFound(NPXError, KeyError):
+    """No catalog entry has that ID or label (the message lists the closest ones)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingExtra(NPXError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
