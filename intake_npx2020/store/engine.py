@@ -8,39 +8,31 @@ is checked against its sha1, cached in our store under that sha1, and sliced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
 import threading
-import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import NamedTuple
 
+from ..errors import ContentNotFound, IntegrityError
+from . import ingest
 from .config import StoreConfig
-from ..errors import ContentNotFound, FetchError, IntegrityError
+from .failover import HOW_TO, Failover
+from .ingest import Added, sha1_of
 from .local import OwnStore, ReadRoot
-from .manifest import CHUNK_SIZE, MANIFEST_THRESHOLD, Chunk, Manifest
+from .manifest import Chunk, Manifest
 from .mirror import Mirror, PermanentError, TransientError
-from .uri import ContentURI, format_uri, parse_uri
+from .uri import ContentURI, parse_uri
 
 __all__ = ["Store", "Added", "get_store", "sha1_of"]
 
 _instances: dict[StoreConfig, "Store"] = {}
 _instances_lock = threading.Lock()
-_HOW_TO = ("Obtain the file from its original source and run `npx2020 add FILE`, or set NPX2020_MIRRORS "
-           "to the base URL of a server holding the store (e.g. one started with `npx2020 serve`).")
 
 
 def get_store(storage_options: dict | None = None) -> "Store":
     """The process-wide :class:`Store` for these ``storage_options`` merged over the environment."""
     return _from_config(StoreConfig.from_options(storage_options))
-
-
-def sha1_of(data) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def _pread_into(path: str, offset: int, out: memoryview) -> None:
@@ -68,8 +60,8 @@ class Store:
         self.own = OwnStore(self.config.store, self.config.cache_max)
         self.roots = [self.own] + [ReadRoot(r) for r in self.config.read_roots]
         self.mirrors = [Mirror(m, self.config.timeout, self.config.parallel) for m in self.config.mirrors]
+        self.failover = Failover(self.mirrors, self.config, self._count, self._where)
         self._manifests: dict[str, Manifest] = {}
-        self._missing: set[tuple[str, str]] = set()  # (mirror base, sha1) known to be absent
         self._inflight: dict[str, Future] = {}
         self._recent: OrderedDict[str, bytearray] = OrderedDict()  # cache=False: last verified chunks
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
@@ -163,7 +155,7 @@ class Store:
                 continue
             if n is not None:
                 return n
-        raise ContentNotFound(f"{u}: not found. {self._where()}. {'; '.join(errors)} {_HOW_TO}")
+        raise ContentNotFound(f"{u}: not found. {self._where()}. {'; '.join(errors)} {HOW_TO}")
 
     def has_local(self, uri: str | ContentURI) -> bool:
         """True when every byte of the file is in a local root (whole file or all its chunks)."""
@@ -253,6 +245,10 @@ class Store:
         except Exception:  # noqa: BLE001 - a read of this chunk will fetch again and report the error
             pass
 
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` on the store's fetch pool (``parallel`` threads)."""
+        return self._executor().submit(fn, *args)
+
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
@@ -323,141 +319,21 @@ class Store:
         return data
 
     def _fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str):
-        """Fetch from mirrors (the parent's byte range first, then the blob itself) until sha1 == ``expect``."""
-        if not self.mirrors:
-            raise ContentNotFound(f"{uri}: blob {blob} is not in any local store and no mirror is configured. "
-                                  f"{self._where()}. {_HOW_TO}")
-        errors: list[str] = []
-        for mirror in self.mirrors:
-            sources = []
-            if parent_range is not None:
-                sources.append(parent_range)
-            sources.append((blob, None, None))
-            for src_sha1, s, e in sources:
-                if (mirror.base, src_sha1) in self._missing:
-                    continue
-                data = self._try_mirror(mirror, src_sha1, s, e, expect, errors)
-                if data is not None:
-                    return data
-        what = f"bytes {parent_range[1]}-{parent_range[2] - 1} (chunk {blob})" if parent_range else f"blob {blob}"
-        if errors:
-            raise FetchError(f"{uri}: could not fetch {what}: " + "; ".join(errors[-6:]) +
-                             ". The data was not used or cached. Retry later or try another mirror.")
-        raise ContentNotFound(f"{uri}: {what} is in no local store and on no mirror. {self._where()}. {_HOW_TO}")
-
-    def _try_mirror(self, mirror: Mirror, sha1: str, s, e, expect: str, errors: list[str]):
-        for attempt in range(self.config.retries):
-            if attempt:
-                self._count("retries")
-                time.sleep(min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random()))
-            self._count("requests")
-            try:
-                body = mirror.get(sha1, s, e)
-            except TransientError as err:
-                errors.append(str(err))
-                continue
-            except PermanentError as err:
-                errors.append(str(err))
-                return None
-            if body is None:
-                self._missing.add((mirror.base, sha1))
-                return None
-            if body.sha1 == expect:
-                self._count("bytes_fetched", len(body.data))
-                return body.data
-            errors.append(f"{mirror.url(sha1)}" + (f" bytes {s}-{e - 1}" if s is not None else "") +
-                          f": sha1 {body.sha1} does not match {expect} (corrupt data discarded)")
-        return None
+        return self.failover.fetch_verified(blob, parent_range, expect, uri)
 
     # -- bulk operations ------------------------------------------------------------------------------
     def fetch(self, uri: str | ContentURI, progress: bool | None = None) -> int:
         """Make every chunk of a file local (resumable: present chunks are skipped). Returns bytes fetched."""
-        from ..progress import progress_bar
-
-        if not self.config.cache:
-            raise ValueError("fetch() keeps bytes in the store, but this store has cache=False (NPX2020_CACHE=0)")
-        u = self.resolve(uri)
-        if self.locate(u.sha1):
-            return 0
-        if not u.manifest:
-            return len(self.load_bytes(u.sha1, str(u)))
-        m = self.manifest(u.manifest, u.sha1, str(u))
-        todo = [c for c in m.chunks if not self.locate(c.sha1)]
-        fetched = 0
-        with progress_bar(sum(c.size for c in todo), f"fetch {u.label or u.sha1[:12]}", progress) as bar:
-            futures = [self._executor().submit(self.fetch_chunk, u.sha1, c, str(u)) for c in todo]
-            for c, f in zip(todo, futures):
-                f.result()
-                fetched += c.size
-                bar.update(c.size)
-        return fetched
+        return ingest.fetch(self, uri, progress)
 
     def put_bytes(self, data: bytes, pin: bool = True) -> str:
         """Store bytes (pinned by default); returns their sha1."""
-        h = sha1_of(data)
-        if not self.own.locate(h):
-            self.own.put(h, data, pin=pin)
-        elif pin:
-            self.own.pin(h)
-        return h
+        return ingest.put_bytes(self.own, data, pin)
 
     def add_file(self, path: str | os.PathLike, link: str | None = None, label: str | None = None,
-                 progress: bool | None = None) -> "Added":
-        """Hash a local file, write its manifest and place it in our store (pinned).
-
-        Parameters
-        ----------
-        path : path-like
-            The file, e.g. a raw ``.bin`` obtained from the original source.
-        link : {None, "hard", "sym"}
-            Copy (default), or link instead of copying (for 80 GB files). A linked file must not change.
-        label : str, optional
-            File name in the URI (default: the file's name).
-
-        Returns
-        -------
-        Added
-            ``uri`` (``sha1://<sha1>/<label>[?manifest=<sha1>]``) and ``new`` (False if it was already there).
-        """
-        from ..progress import progress_bar
-
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"cannot add {path}: no such file")
-        st = path.stat()
-        size = st.st_size
-        whole = hashlib.sha1()
-        chunks = []
-        with open(path, "rb") as f, progress_bar(size, f"hash {path.name}", progress) as bar:
-            for pos in range(0, size, CHUNK_SIZE):
-                data = f.read(min(CHUNK_SIZE, size - pos))
-                if len(data) != min(CHUNK_SIZE, size - pos):
-                    raise IntegrityError(f"{path} changed while being read (short read at byte {pos})")
-                whole.update(data)
-                chunks.append(Chunk(pos, pos + len(data), sha1_of(data)))
-                bar.update(len(data))
-        h = whole.hexdigest()
-        manifest = None
-        if size > MANIFEST_THRESHOLD:
-            m = Manifest(size, h, tuple(chunks))
-            manifest = self.put_bytes(m.to_bytes(), pin=True)
-        new = not self.own.locate(h)
-        if not new:
-            self.own.pin(h)
-        else:
-            self.own.put_file(h, path, link)
-            st2 = path.stat()
-            if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-                os.unlink(self.own.locate(h))
-                raise IntegrityError(f"{path} changed while being added; nothing was kept")
-        return Added(format_uri(sha1=h, label=label or path.name, manifest=manifest), new)
-
-
-class Added(NamedTuple):
-    """What :meth:`Store.add_file` did: the file's URI, and whether it was new to the store."""
-
-    uri: str
-    new: bool
+                 progress: bool | None = None) -> ingest.Added:
+        """Hash a local file, write its manifest and place it in our store (pinned); see :func:`ingest.add_file`."""
+        return ingest.add_file(self.own, path, link, label, progress)
 
 
 def forget_stores() -> None:

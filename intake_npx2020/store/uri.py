@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
+from ..errors import InvalidObject, InvalidURI, NPXError
+
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 
 __all__ = ["ContentURI", "parse_uri", "format_uri", "check_sha1"]
@@ -49,24 +51,52 @@ class ContentURI:
         return format_uri(self)
 
 
-def check_sha1(value: str, what: str = "sha1") -> str:
-    """Return ``value`` if it is 40 lowercase hex digits, else raise ``ValueError`` saying why."""
+def check_sha1(value: str, what: str = "sha1", error: type[NPXError] = InvalidObject) -> str:
+    """Return ``value`` if it is 40 lowercase hex digits, else raise ``error`` (a ``ValueError``) saying why.
+
+    Every hash that comes from data (URIs, manifests, directory and recording objects) passes here before it
+    becomes a path, a lock name or a URL.
+    """
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string of 40 hex digits, got {type(value).__name__} {value!r}")
+        raise error(f"{what} must be a string of 40 hex digits, got {type(value).__name__} {value!r}")
     if len(value) != 40:
-        raise ValueError(f"{what} {value!r} has {len(value)} characters; a sha1 has exactly 40 hex digits")
+        raise error(f"{what} {value!r} has {len(value)} characters; a sha1 has exactly 40 hex digits")
     if not _HEX40.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not lowercase hexadecimal (0-9, a-f)")
+        raise error(f"{what} {value!r} is not lowercase hexadecimal (0-9, a-f)")
     return value
 
 
 def _check_path(path: str, uri: str) -> str:
     parts = path.split("/")
     if any(p == ".." for p in parts):
-        raise ValueError(f"invalid URI {uri!r}: '..' is not allowed in a path")
+        raise InvalidURI(f"invalid URI {uri!r}: '..' is not allowed in a path")
     if "\x00" in path or "\\" in path:
-        raise ValueError(f"invalid URI {uri!r}: path contains a NUL or backslash")
+        raise InvalidURI(f"invalid URI {uri!r}: path contains a NUL or backslash")
     return path
+
+
+def _query(query: str, uri: str) -> dict[str, list[str]]:
+    if not query:
+        return {}
+    try:
+        params = parse_qs(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError as err:
+        raise InvalidURI(f"invalid URI {uri!r}: malformed query {query!r}") from err
+    unknown = set(params) - {"manifest", "chunkOf", "label", "location"}
+    if unknown:
+        raise InvalidURI(f"invalid URI {uri!r}: unknown query key(s) {sorted(unknown)}")
+    return params
+
+
+def _chunk_of(value: str, uri: str) -> tuple[str, int, int]:
+    bits = value.split("~")
+    if len(bits) != 3 or not bits[1].isdigit() or not bits[2].isdigit():
+        raise InvalidURI(f"invalid URI {uri!r}: chunkOf must be '<40 hex>~<start>~<end>'")
+    parent = check_sha1(bits[0], f"chunkOf parent in URI {uri!r}", InvalidURI)
+    start, end = int(bits[1]), int(bits[2])
+    if end <= start:
+        raise InvalidURI(f"invalid URI {uri!r}: chunkOf end {end} must be greater than start {start}")
+    return parent, start, end
 
 
 def parse_uri(uri: str) -> ContentURI:
@@ -83,51 +113,32 @@ def parse_uri(uri: str) -> ContentURI:
 
     Raises
     ------
-    ValueError
+    InvalidURI
         Quoting the input and naming what is wrong (scheme, hash length, non-hex, ``..``, query).
     """
     if isinstance(uri, ContentURI):
         return uri
     if not isinstance(uri, str):
-        raise ValueError(f"a content URI must be a string, got {type(uri).__name__} {uri!r}")
+        raise InvalidURI(f"a content URI must be a string, got {type(uri).__name__} {uri!r}")
     scheme, sep, rest = uri.partition("://")
     if not sep:
-        raise ValueError(f"invalid URI {uri!r}: expected 'sha1://<40 hex>…' or 'sha1dir://<40 hex>…'")
+        raise InvalidURI(f"invalid URI {uri!r}: expected 'sha1://<40 hex>…' or 'sha1dir://<40 hex>…'")
     if scheme not in ("sha1", "sha1dir"):
-        raise ValueError(f"invalid URI {uri!r}: unknown scheme {scheme + '://'!r}; expected 'sha1://' or 'sha1dir://'")
+        raise InvalidURI(f"invalid URI {uri!r}: unknown scheme {scheme + '://'!r}; expected 'sha1://' or 'sha1dir://'")
     left, _, query = rest.partition("?")
     head, _, path = left.partition("/")
-    params = {}
-    if query:
-        try:
-            params = parse_qs(query, keep_blank_values=True, strict_parsing=True)
-        except ValueError as err:
-            raise ValueError(f"invalid URI {uri!r}: malformed query {query!r}") from err
-    unknown = set(params) - {"manifest", "chunkOf", "label", "location"}
-    if unknown:
-        raise ValueError(f"invalid URI {uri!r}: unknown query key(s) {sorted(unknown)}")
+    params = _query(query, uri)
     dirlabel = ""
     if scheme == "sha1dir":
         head, _, dirlabel = head.partition(".")
         if not path:
-            raise ValueError(f"invalid URI {uri!r}: a sha1dir URI needs a path after the hash")
+            raise InvalidURI(f"invalid URI {uri!r}: a sha1dir URI needs a path after the hash")
         if params:
-            raise ValueError(f"invalid URI {uri!r}: sha1dir URIs take no query")
-    check_sha1(head, f"hash in URI {uri!r}")
+            raise InvalidURI(f"invalid URI {uri!r}: sha1dir URIs take no query")
+    check_sha1(head, f"hash in URI {uri!r}", InvalidURI)
     _check_path(path, uri)
-    manifest = None
-    if "manifest" in params:
-        manifest = check_sha1(params["manifest"][-1], f"manifest in URI {uri!r}")
-    chunk_of = None
-    if "chunkOf" in params:
-        bits = params["chunkOf"][-1].split("~")
-        if len(bits) != 3 or not bits[1].isdigit() or not bits[2].isdigit():
-            raise ValueError(f"invalid URI {uri!r}: chunkOf must be '<40 hex>~<start>~<end>'")
-        parent = check_sha1(bits[0], f"chunkOf parent in URI {uri!r}")
-        start, end = int(bits[1]), int(bits[2])
-        if end <= start:
-            raise ValueError(f"invalid URI {uri!r}: chunkOf end {end} must be greater than start {start}")
-        chunk_of = (parent, start, end)
+    manifest = check_sha1(params["manifest"][-1], f"manifest in URI {uri!r}", InvalidURI) if "manifest" in params else None
+    chunk_of = _chunk_of(params["chunkOf"][-1], uri) if "chunkOf" in params else None
     label = path or (params.get("label", [""])[-1])
     return ContentURI(scheme, head, label, manifest, chunk_of, dirlabel)
 
