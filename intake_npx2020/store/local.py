@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreFullError
+from .uri import check_sha1
 
 __all__ = ["blob_relpath", "ReadRoot", "OwnStore"]
 
 
 def blob_relpath(sha1: str) -> str:
-    """``sha1/ab/cd/ef/<sha1>``, the path of a blob under any root."""
+    """``sha1/ab/cd/ef/<sha1>``, the path of a blob under any root (``InvalidObject`` unless 40 lowercase hex)."""
+    check_sha1(sha1)
     return f"sha1/{sha1[0:2]}/{sha1[2:4]}/{sha1[4:6]}/{sha1}"
 
 
@@ -99,20 +101,20 @@ class OwnStore(ReadRoot):
             pass
 
     def is_pinned(self, sha1: str) -> bool:
-        return (self.path / "pins" / sha1).exists()
+        return (self.path / "pins" / check_sha1(sha1)).exists()
 
     def pin(self, sha1: str) -> None:
         """Exempt a blob from eviction (for files the user added explicitly)."""
         d = self.path / "pins"
         d.mkdir(parents=True, exist_ok=True)
-        (d / sha1).touch()
+        (d / check_sha1(sha1)).touch()
 
     @contextmanager
     def lock(self, sha1: str):
         """Exclusive, cross-process lock on fetching one blob (``flock`` on ``locks/<sha1>``)."""
         d = self.path / "locks"
         d.mkdir(parents=True, exist_ok=True)
-        fd = os.open(d / sha1, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(d / check_sha1(sha1), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -123,7 +125,7 @@ class OwnStore(ReadRoot):
     def _tmpfile(self, sha1: str):
         tmpdir = self.path / "tmp"
         tmpdir.mkdir(parents=True, exist_ok=True)
-        tmp = tmpdir / f"{sha1}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        tmp = tmpdir / f"{check_sha1(sha1)}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         try:
             yield tmp
         except OSError as err:
