@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "intake_npx2020" / "sources" / "catalogs" / "npx2020.yaml"
 CATALOG_LINK = REPO / "catalogs" / "npx2020.yaml"
 BUILDER = REPO / "tools" / "build_catalog.py"
+BUILDER_PACKAGE = REPO / "tools" / "catalog"
 INDEX_NAME = "known_recordings-2020-08-24.json"
 
 # ---------------------------------------------------------------------------------------------
@@ -148,14 +149,18 @@ def sources(catalog: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def builder() -> ModuleType:
-    name = "_npx2020_build_catalog"
-    spec = importlib.util.spec_from_file_location(name, BUILDER)
+    """The generator package ``tools/catalog``, imported under a private name (``tools/`` is not on sys.path)."""
+    name = "_npx2020_catalog_tool"
+    spec = importlib.util.spec_from_file_location(
+        name, BUILDER_PACKAGE / "__init__.py", submodule_search_locations=[str(BUILDER_PACKAGE)]
+    )
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
+    sys.modules[name] = module  # relative imports and dataclasses resolve through sys.modules
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[name]
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            del sys.modules[key]
         raise
     return module
 
@@ -517,7 +522,7 @@ def test_generator_check_passes() -> None:
 def test_generator_check_detects_a_difference(
     builder: ModuleType, catalog_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(builder, "render_catalog", lambda catalog: catalog_text)  # skip the slow re-render
+    monkeypatch.setattr(builder.render, "render_catalog", lambda catalog: catalog_text)  # skip the slow re-render
     edited = tmp_path / "npx2020.yaml"
     changed = catalog_text.replace('"samplerate": 30000,', '"samplerate": 30001,', 1)
     assert changed != catalog_text
