@@ -1,8 +1,9 @@
 """Tests of the catalog data (``intake_npx2020/sources/catalogs/npx2020.yaml``) and its generator.
 
-Fast and offline: no network, no store. The expected IDs, hashes and file sizes below are copied
-from ``shared/reference/datasets.md`` (independently of the generator), so a wrong edit in the
-generator cannot silently change both the catalog and its expectations.
+Fast and offline: no network, no store, and only files in this repository (the 2020 index copy is in
+``tests/data``). The expected IDs, hashes and file sizes below were copied from the developers' reference
+notes (``datasets.md``), independently of the generator, so a wrong edit in the generator cannot silently
+change both the catalog and its expectations.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ CATALOG = REPO / "intake_npx2020" / "sources" / "catalogs" / "npx2020.yaml"
 CATALOG_LINK = REPO / "catalogs" / "npx2020.yaml"
 BUILDER = REPO / "tools" / "build_catalog.py"
 BUILDER_PACKAGE = REPO / "tools" / "catalog"
-INDEX_NAME = "known_recordings-2020-08-24.json"
+#: Byte-exact copy of the 2020-08-24 index, ``sha1://08295c22…/known_recordings.json``, committed upstream as
+#: https://github.com/flatironinstitute/neuropixels-data-sep-2020/blob/5008bbc/known_recordings.json
+INDEX_PATH = REPO / "tests" / "data" / "known_recordings-2020-08-24.json"
 
 # ---------------------------------------------------------------------------------------------
 # Expectations from datasets.md
@@ -165,20 +168,10 @@ def builder() -> ModuleType:
     return module
 
 
-def _find_index() -> Path | None:
-    """Locate the committed 2020 index copy: ``../shared`` beside the repo, else ``$NPX2020_REFERENCE_DIR``."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "reference" / "data" / INDEX_NAME]
-    env = os.environ.get("NPX2020_REFERENCE_DIR")
-    if env:
-        candidates += [Path(env) / INDEX_NAME, Path(env) / "data" / INDEX_NAME]
-    return next((p for p in candidates if p.is_file()), None)
-
-
 @pytest.fixture(scope="module")
 def index_2020() -> dict:
-    path = _find_index()
-    assert path is not None, f"{INDEX_NAME} not found (expected ../shared/reference/data/ or $NPX2020_REFERENCE_DIR)"
-    raw = path.read_bytes()
+    """The 2020-08-24 index, from the repository's byte-exact copy (``tests/data``)."""
+    raw = INDEX_PATH.read_bytes()
     assert hashlib.sha1(raw).hexdigest() == "08295c224a0753457cde13e78a97cdf8465bd214", "not the byte-exact copy"
     return json.loads(raw)
 
@@ -214,6 +207,29 @@ def test_kind_matches_driver(sources: dict, kind: str, driver: str) -> None:
     for name, entry in sources.items():
         assert (entry["metadata"]["kind"] == kind) == (entry["driver"] == driver), name
         assert entry["description"], name
+
+
+#: Citations of the developers' reference files, which users of the catalog do not have.
+REFERENCE_CITATION = re.compile(r"datasets\.md|libraries\.md|sources\.md|anchors\.md|kachery\.md|shared/|§")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON-like value, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in [*_strings(k), *_strings(v)]]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
+def test_text_cites_no_reference_files(catalog: dict, catalog_text: str) -> None:
+    """Notes are self-contained: they state the fact or cite a public URL, never ``datasets.md`` or ``§N``."""
+    cited = {name: t for name, entry in catalog["sources"].items()
+             for t in _strings(entry) if REFERENCE_CITATION.search(t)}
+    assert cited == {}
+    assert REFERENCE_CITATION.findall(catalog_text) == []  # the header and top-level metadata too
 
 
 def test_symlink_at_repo_root() -> None:

@@ -104,7 +104,7 @@ def _eight_channels() -> tuple[str, dict]:
             "upstream_bug": (
                 "the upstream recordingPath points at the 374-channel 10-s object (still in HEAD), so the "
                 "original load_recording() returns 374 channels; this entry embeds the correct 8-channel "
-                "recordingObject instead (datasets.md 9.1)"
+                f"recordingObject of the same index entry instead ({COMMITTED_INDEX_URL})"
             ),
         },
         **CX_COMMON,

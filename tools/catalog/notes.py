@@ -17,6 +17,7 @@ _SUBRECORDING_CODE = UPSTREAM_FILE_URL.format(
 )
 #: datasets.md §9.2: the extracts were written from spikeextractors' (channels, frames) traces.
 TRANSPOSE_NOTE = (
-    "on-disk layout: 10-s extracts may be channel-major (written from a (channels, frames) array); "
-    "compare with the parent by byte range before trusting them (datasets.md 9.2)"
+    "on-disk layout: 10-s extracts may be channel-major (upstream wrote spikeextractors' (channels, frames) traces "
+    "with tofile(), while readers assume (frames, channels) interleaved; the file size is the same either way); "
+    f"compare with the parent by byte range before trusting them ({_SUBRECORDING_CODE})"
 )

@@ -229,7 +229,8 @@ SVOBODA_UNAVAILABLE = (
     "the npy1 object was built at prepare time from the .mat and its times/labels URIs were never published. "
     "To use it: get the .mat (metadata.mat_uri), keep spikes with spikeClusters > 0 of units whose clusterNotes "
     "(note j belongs to unit j+1) contain 'single', take samplerate = SampleRate[0][0], store times and labels as "
-    ".npy (`npx2020 add`) and point args.sorting at an npy1 object (datasets.md 7)"
+    ".npy (`npx2020 add`) and point args.sorting at an npy1 object; the upstream prepare_recording() does the "
+    f"same ({_PREPARE_CODE})"
 )
 
 
