@@ -1,4 +1,8 @@
-"""Recording spec → lazy, dask-backed ``xarray.DataArray`` of int16 traces (dims ``time``, ``channel``)."""
+"""Recording spec → lazy, dask-backed ``xarray.DataArray`` of int16 traces (dims ``time``, ``channel``).
+
+:func:`recording_dataarray` is the one builder of that DataArray (coords, time index, attrs); :func:`to_xarray`
+and the synthetic recordings use it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import numpy as np
 from .formats.bin1 import Bin1Recording
 from .store.engine import get_store
 
-__all__ = ["LazyTraces", "to_xarray", "lazy_traces_of"]
+__all__ = ["LazyTraces", "to_xarray", "recording_dataarray", "lazy_traces_of"]
 
 _NAME_PREFIX = "npx2020-traces-"
 
@@ -66,7 +70,7 @@ class LazyTraces:
         return block if step == 1 else block[::step]
 
 
-def _time_index(n: int, fs: float):
+def _time_index(n: int, fs: float, start_frame: int = 0):
     from xarray.indexes import RangeIndex
 
     class SampleTimeIndex(RangeIndex):
@@ -79,7 +83,47 @@ def _time_index(n: int, fs: float):
             out = super().isel(indexers)
             return SampleTimeIndex(out.transform) if type(out) is RangeIndex else out
 
-    return SampleTimeIndex.arange(0.0, n / fs, 1.0 / fs, dim="time", coord_name="time")
+    # stop half a sample early: ceil((stop - start) / step) is exactly n whatever the float round-off
+    t0 = start_frame / fs
+    return SampleTimeIndex.arange(t0, t0 + (n - 0.5) / fs, 1.0 / fs, dim="time", coord_name="time")
+
+
+def recording_dataarray(data, sampling_frequency: float, channel_ids, locations, start_frame: int = 0,
+                        name: str | None = None, attrs: dict | None = None):
+    """Wrap (frames, channels) int16 traces as the project's recording ``DataArray``.
+
+    Parameters
+    ----------
+    data : array-like
+        Traces of shape (frames, channels), e.g. a dask array chunked along time only.
+    sampling_frequency : float
+    channel_ids : array-like of int
+    locations : array-like, shape (channels, 2)
+        ``x``, ``y`` of each channel in µm.
+    start_frame : int
+        Frame index of the first row: ``time`` is ``(start_frame + row) / sampling_frequency``.
+    name : str, optional
+        Name of the DataArray (e.g. the catalog ID).
+    attrs : dict, optional
+        Attributes after ``sampling_frequency``, kept in their order.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("time", "channel")``; coords ``time`` (s, a lazy range index), ``channel``, ``x``, ``y`` (µm).
+    """
+    import xarray as xr
+
+    fs = float(sampling_frequency)
+    locations = np.asarray(locations, dtype=float)
+    coords = xr.Coordinates.from_xindex(_time_index(data.shape[0], fs, int(start_frame)))
+    coords = coords.assign(channel=("channel", np.asarray(channel_ids)), x=("channel", locations[:, 0]),
+                           y=("channel", locations[:, 1]))
+    arr = xr.DataArray(data, dims=("time", "channel"), coords=coords, name=name,
+                       attrs={"sampling_frequency": fs, **(attrs or {})})
+    arr["x"].attrs["units"] = arr["y"].attrs["units"] = "um"
+    arr["time"].attrs["units"] = "s"
+    return arr
 
 
 def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: dict | None = None,
@@ -96,7 +140,7 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
     name : str, optional
         Name of the DataArray (e.g. the catalog ID).
     attrs : dict, optional
-        Extra attributes (e.g. ``gain_to_uV``).
+        Extra attributes (e.g. ``gain_to_uV``); ``None`` values are left out.
 
     Returns
     -------
@@ -104,7 +148,6 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
         int16, dims ``("time", "channel")``, coords ``time`` (s), ``channel``, ``x``, ``y`` (µm).
     """
     import dask.array as da
-    import xarray as xr
     from dask.base import tokenize
 
     chunk = max(1, int(round(float(chunk_seconds) * spec.sampling_frequency)))
@@ -113,16 +156,11 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
                      sorted((storage_options or {}).items(), key=str))
     data = da.from_array(lazy, chunks=(chunk, spec.num_channels), name=f"{_NAME_PREFIX}{token}", asarray=False,
                          fancy=True, lock=False, meta=np.empty((0, 0), np.int16))
-    coords = xr.Coordinates.from_xindex(_time_index(spec.num_frames, spec.sampling_frequency))
-    coords = coords.assign(channel=("channel", spec.channel_ids), x=("channel", spec.locations[:, 0]),
-                           y=("channel", spec.locations[:, 1]))
-    meta = {"sampling_frequency": spec.sampling_frequency, "uri": spec.raw, "raw_num_channels": spec.raw_num_channels,
-            "units": "ADC counts (raw int16)", "object_sha1": spec.object_sha1}
+    meta = {"uri": spec.raw, "raw_num_channels": spec.raw_num_channels, "units": "ADC counts (raw int16)",
+            "object_sha1": spec.object_sha1}
     meta.update({k: v for k, v in (attrs or {}).items() if v is not None})
-    arr = xr.DataArray(data, dims=("time", "channel"), coords=coords, name=name, attrs=meta)
-    arr["x"].attrs["units"] = arr["y"].attrs["units"] = "um"
-    arr["time"].attrs["units"] = "s"
-    return arr
+    return recording_dataarray(data, spec.sampling_frequency, spec.channel_ids, spec.locations, name=name,
+                               attrs=meta)
 
 
 def lazy_traces_of(data) -> tuple[LazyTraces | None, str | None]:

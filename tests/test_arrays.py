@@ -77,3 +77,33 @@ def test_schedulers(spec, scheduler):
     s, ref = spec
     x = to_xarray(s, chunk_seconds=0.7)
     np.testing.assert_array_equal(x.data.max(axis=0).compute(scheduler=scheduler), ref.max(axis=0))
+
+
+@pytest.mark.parametrize("fs", [30000.0, 30000.123, 25000.5])
+@pytest.mark.parametrize("start_frame", [0, 7, 270_001])
+def test_recording_dataarray_time_index(fs, start_frame):
+    """The one builder: exactly n lazy time labels (start_frame + row) / fs, nearest-sample selection."""
+    from xarray.indexes import RangeIndex
+
+    from intake_npx2020.arrays import recording_dataarray
+
+    n = 1234
+    data = np.arange(n * 3, dtype=np.int16).reshape(n, 3)
+    x = recording_dataarray(data, fs, [4, 5, 6], [[1, 20], [2, 40], [3, 60]], start_frame=start_frame,
+                            name="r", attrs={"gain_to_uV": 2.5})
+    assert x.shape == (n, 3) and x.name == "r" and isinstance(x.xindexes["time"], RangeIndex)
+    assert list(x.attrs) == ["sampling_frequency", "gain_to_uV"] and x.attrs["sampling_frequency"] == fs
+    np.testing.assert_allclose(x["time"].values, (start_frame + np.arange(n)) / fs, rtol=0, atol=1e-12)
+    assert x["x"].attrs["units"] == "um" and x["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(x["channel"].values, [4, 5, 6])
+    np.testing.assert_array_equal(x["y"].values, [20.0, 40.0, 60.0])
+    t = (start_frame + 100) / fs + 0.3 / fs
+    np.testing.assert_array_equal(x.sel(time=t).values, data[100])
+    assert isinstance(x.isel(time=slice(10, 20)).xindexes["time"], RangeIndex)
+
+
+def test_to_xarray_attrs(spec):
+    s, _ = spec
+    x = to_xarray(s, name="rec", attrs={"gain_to_uV": 2.34375, "probe": None})
+    assert list(x.attrs) == ["sampling_frequency", "uri", "raw_num_channels", "units", "object_sha1", "gain_to_uV"]
+    assert x["time"].values[0] == 0.0 and x["time"].values[1] == 1.0 / 30000.0

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from intake_npx2020 import synth
+from intake_npx2020.synth.units import make_units, spike_trains
 
 FS = 30000.0
 
@@ -117,8 +118,8 @@ def test_firing_rates_and_depth_spread(tmp_path):
     y = r.units["y"]
     assert y.min() < 600 and y.max() > 3200                                  # spread over the 3.84 mm shank
     # trains: mean rate over a long (unrendered) stretch matches each unit's rate
-    times, labels = synth._spike_trains(5, synth._make_units(5, 40, r.positions_xy, FS, (50, 250), (2, 15)),
-                                        int(200 * FS), FS, 0.002, None)
+    times, labels = spike_trains(5, make_units(5, 40, r.positions_xy, FS, (50, 250), (2, 15)),
+                                 int(200 * FS), FS, 0.002, None)
     counts = np.bincount(labels, minlength=40) / 200.0
     assert np.all(np.abs(counts - rates) < 4 * np.sqrt(rates / 200.0) + 0.05)
 
