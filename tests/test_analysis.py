@@ -23,10 +23,13 @@ def memmap_traces(r: synth.SynthResult, chunk_seconds: float = 1.0):
     """The recording as a DataArray over a numpy.memmap of raw.bin (mapped columns only)."""
     import dask.array as da
 
+    from intake_npx2020.arrays import recording_dataarray
+
     mm = np.memmap(r.raw_path, dtype="<i2", mode="r", shape=(r.num_frames, r.raw_num_channels))
     cols = [r.channel_map[int(c)] for c in r.channel_ids]
     data = da.from_array(mm, chunks=(int(chunk_seconds * r.sampling_frequency), -1))[:, cols]
-    return synth.traces_dataarray(data, r.sampling_frequency, r.channel_ids, r.positions_xy)
+    return recording_dataarray(data, r.sampling_frequency, r.channel_ids, r.positions_xy,
+                               attrs={"gain_to_uV": synth.UV_PER_BIT})
 
 
 @pytest.fixture(scope="module")
