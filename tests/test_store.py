@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (FaultServer, irregular_bounds, put_file, random_bytes, sha1, tmp_leftovers,
+from helpers import (FaultServer, irregular_bounds, put_file, random_bytes, sha1, tmp_leftovers,
                       write_blob)
 
 from intake_npx2020.errors import ContentNotFound, FetchError, StoreFullError
@@ -24,14 +24,6 @@ def assert_store_valid(root: Path) -> None:
         if p.is_file():
             assert sha1(p.read_bytes()) == p.name, p
     assert tmp_leftovers(root) == []
-
-
-def shared_reference() -> Path:
-    here = Path(__file__).resolve()
-    for cand in (here.parents[2] / "shared" / "reference", Path(os.environ.get("NPX2020_REFERENCE_DIR", "/nonexistent"))):
-        if cand.is_dir():
-            return cand
-    raise AssertionError("shared/reference not found beside the repository; set NPX2020_REFERENCE_DIR")
 
 
 # -- local roots ----------------------------------------------------------------------------------
@@ -102,7 +94,7 @@ def test_kachery_link_files(tmp_path, monkeypatch):
 
 
 def test_2020_index_resolves(tmp_path):
-    ref = shared_reference() / "data" / "known_recordings-2020-08-24.json"
+    ref = Path(__file__).parent / "data" / "known_recordings-2020-08-24.json"  # byte-exact copy of the 2020 index
     data = ref.read_bytes()
     write_blob(tmp_path / "own-store", data)
     uri = "sha1://08295c224a0753457cde13e78a97cdf8465bd214/known_recordings.json"
