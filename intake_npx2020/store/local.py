@@ -1,7 +1,8 @@
 """Local kachery-layout stores: read-only roots, and our own writable, size-capped store.
 
 Layout everywhere: ``<root>/sha1/ab/cd/ef/<abcdef…40 hex>``. Our store adds ``pins/<h>`` (blobs the user
-added; never evicted), ``locks/<h>`` (one fetcher per blob across processes) and ``tmp/`` (writes in flight).
+added; never evicted), ``locks/<h>`` (one fetcher per blob across processes), ``locks/cache-bytes`` (the cache's
+size, shared by all processes) and ``tmp/`` (writes in flight, each under a lock).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import fcntl
 import json
 import os
 import shutil
-import threading
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreFullError
+from .capacity import CacheTally, cached_blobs
+from .tmpfiles import Leftover, TempArea
 from .uri import check_sha1
 
 __all__ = ["blob_relpath", "ReadRoot", "OwnStore"]
@@ -75,6 +76,9 @@ class ReadRoot:
 class OwnStore(ReadRoot):
     """Our writable store: atomic writes, pins, cross-process locks and LRU eviction above a cap.
 
+    The cap holds across processes (see :mod:`.capacity`); writes in flight live in ``tmp/`` under a lock, so
+    those of killed processes are found and reclaimed (see :mod:`.tmpfiles`).
+
     Parameters
     ----------
     path : path-like
@@ -86,35 +90,43 @@ class OwnStore(ReadRoot):
     def __init__(self, path: str | os.PathLike, cache_max: int | None = None):
         super().__init__(path)
         self.cache_max = cache_max
-        self._cached_bytes: int | None = None
-        self._lock = threading.Lock()
+        self.tally = CacheTally(self.path)
+        self.tmp = TempArea(self.path / "tmp")
+        self._reclaimed = False
 
     def locate(self, sha1: str) -> str | None:
         p = self.path / blob_relpath(sha1)
         return str(p) if p.is_file() else None
 
     def touch(self, sha1: str) -> None:
-        """Mark a blob recently used (its mtime is the LRU clock)."""
+        """Mark a blob recently used (its mtime is the LRU clock; a linked file's own mtime is left alone)."""
         try:
-            os.utime(self.path / blob_relpath(sha1))
+            os.utime(self.path / blob_relpath(sha1), follow_symlinks=False)
         except OSError:
             pass
 
     def is_pinned(self, sha1: str) -> bool:
-        return (self.path / "pins" / check_sha1(sha1)).exists()
+        """True when the blob is exempt from eviction."""
+        return (self.path / "pins" / sha1).exists()
 
-    def pin(self, sha1: str) -> None:
-        """Exempt a blob from eviction (for files the user added explicitly)."""
+    def pin(self, sha1: str) -> bool:
+        """Exempt a blob from eviction (for files the user added explicitly).
+
+        Returns True when the blob is present once pinned; False means it was not there (or was evicted just
+        before) and the caller must put it again, pinned.
+        """
         d = self.path / "pins"
         d.mkdir(parents=True, exist_ok=True)
-        (d / check_sha1(sha1)).touch()
+        with self.tally.exclusive():  # no eviction runs between the pin and the check
+            (d / sha1).touch()
+            return os.path.lexists(self.path / blob_relpath(sha1))
 
     @contextmanager
     def lock(self, sha1: str):
         """Exclusive, cross-process lock on fetching one blob (``flock`` on ``locks/<sha1>``)."""
         d = self.path / "locks"
         d.mkdir(parents=True, exist_ok=True)
-        fd = os.open(d / check_sha1(sha1), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(d / sha1, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -123,103 +135,66 @@ class OwnStore(ReadRoot):
 
     @contextmanager
     def _tmpfile(self, sha1: str):
-        tmpdir = self.path / "tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        tmp = tmpdir / f"{check_sha1(sha1)}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        if not self._reclaimed:  # once per process: what killed writers left behind
+            self._reclaimed = True
+            self.tmp.reclaim()
         try:
-            yield tmp
+            with self.tmp.entry(sha1) as entry:
+                yield entry
         except OSError as err:
-            _unlink(tmp)
             if err.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StoreFullError(
                     f"no space left writing blob {sha1} into store {self.path}: nothing was kept. Free disk "
                     f"space, lower NPX2020_CACHE_MAX, or point NPX2020_STORE at a larger disk") from err
             raise
-        except BaseException:
-            _unlink(tmp)
-            raise
 
     def _publish(self, tmp: Path, sha1: str, size: int, pin: bool) -> str:
         dest = self.path / blob_relpath(sha1)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)
         if pin:
             self.pin(sha1)
-        else:
-            self._account(size)
+        elif self.tally.reserve(size, self.cache_max):
+            self.tmp.reclaim()
+        os.replace(tmp, dest)
         return str(dest)
 
     def put(self, sha1: str, data, pin: bool = False) -> str:
         """Write verified bytes as blob ``sha1``: tmp file, fsync, rename. Returns the blob's path."""
-        with self._tmpfile(sha1) as tmp:
-            with open(tmp, "wb") as f:
+        with self._tmpfile(sha1) as entry:
+            with os.fdopen(entry.create(), "wb", closefd=False) as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            return self._publish(tmp, sha1, len(data), pin)
+            return self._publish(entry.path, sha1, memoryview(data).nbytes, pin)
 
     def put_file(self, sha1: str, src: str | os.PathLike, link: str | None = None) -> str:
         """Place an existing file as blob ``sha1`` (pinned): ``link`` is ``None`` (copy), ``"hard"`` or ``"sym"``."""
-        with self._tmpfile(sha1) as tmp:
+        if link not in (None, "hard", "sym"):
+            raise ValueError(f"link must be None, 'hard' or 'sym', not {link!r}")
+        with self._tmpfile(sha1) as entry:
             if link == "hard":
-                os.link(src, tmp)
+                os.link(src, entry.path)
+                entry.hold()
             elif link == "sym":
-                os.symlink(os.path.abspath(src), tmp)
-            elif link is None:
-                shutil.copyfile(src, tmp)
-                with open(tmp, "rb+") as f:
-                    os.fsync(f.fileno())
+                os.symlink(os.path.abspath(src), entry.path)
+                entry.hold()
             else:
-                raise ValueError(f"link must be None, 'hard' or 'sym', not {link!r}")
-            return self._publish(tmp, sha1, 0, pin=True)
+                fd = entry.create()
+                shutil.copyfile(src, entry.path)  # the same inode: the lock taken on create stays
+                os.fsync(fd)
+            return self._publish(entry.path, sha1, 0, pin=True)
 
     # -- size cap ---------------------------------------------------------------------------------
     def cached_blobs(self) -> list[tuple[float, int, Path]]:
         """``(mtime, size, path)`` of every evictable (unpinned) blob."""
-        pins = set(os.listdir(self.path / "pins")) if (self.path / "pins").is_dir() else set()
-        out = []
-        root = self.path / "sha1"
-        if not root.is_dir():
-            return out
-        for dirpath, _, files in os.walk(root):
-            for name in files:
-                if name in pins or len(name) != 40:
-                    continue
-                p = Path(dirpath) / name
-                try:
-                    st = p.lstat()
-                except FileNotFoundError:
-                    continue
-                out.append((st.st_mtime, st.st_size, p))
-        return out
-
-    def _account(self, size: int) -> None:
-        if not self.cache_max:
-            return
-        with self._lock:
-            if self._cached_bytes is None:
-                self._cached_bytes = sum(s for _, s, _ in self.cached_blobs())
-            else:
-                self._cached_bytes += size
-            if self._cached_bytes > self.cache_max:
-                self._cached_bytes = self.evict(int(self.cache_max * 0.9))
+        return cached_blobs(self.path)
 
     def evict(self, target: int) -> int:
         """Delete least-recently-used unpinned blobs until they total at most ``target`` bytes.
 
         Returns the remaining total. Readers holding a blob open keep reading it (POSIX unlink)."""
-        blobs = sorted(self.cached_blobs())
-        total = sum(s for _, s, _ in blobs)
-        for _, size, path in blobs:
-            if total <= target:
-                break
-            _unlink(path)
-            total -= size
-        return total
+        return self.tally.evict(target)
 
-
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    def clear(self) -> tuple[int, list[Leftover]]:
+        """Evict every cached blob and reclaim leftovers; returns the bytes left and the leftovers removed."""
+        return self.evict(0), self.tmp.reclaim()
