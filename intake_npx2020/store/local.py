@@ -107,7 +107,7 @@ class OwnStore(ReadRoot):
 
     def is_pinned(self, sha1: str) -> bool:
         """True when the blob is exempt from eviction."""
-        return (self.path / "pins" / sha1).exists()
+        return (self.path / "pins" / check_sha1(sha1)).exists()
 
     def pin(self, sha1: str) -> bool:
         """Exempt a blob from eviction (for files the user added explicitly).
@@ -118,7 +118,7 @@ class OwnStore(ReadRoot):
         d = self.path / "pins"
         d.mkdir(parents=True, exist_ok=True)
         with self.tally.exclusive():  # no eviction runs between the pin and the check
-            (d / sha1).touch()
+            (d / check_sha1(sha1)).touch()
             return os.path.lexists(self.path / blob_relpath(sha1))
 
     @contextmanager
@@ -126,7 +126,7 @@ class OwnStore(ReadRoot):
         """Exclusive, cross-process lock on fetching one blob (``flock`` on ``locks/<sha1>``)."""
         d = self.path / "locks"
         d.mkdir(parents=True, exist_ok=True)
-        fd = os.open(d / sha1, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(d / check_sha1(sha1), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -139,7 +139,7 @@ class OwnStore(ReadRoot):
             self._reclaimed = True
             self.tmp.reclaim()
         try:
-            with self.tmp.entry(sha1) as entry:
+            with self.tmp.entry(check_sha1(sha1)) as entry:
                 yield entry
         except OSError as err:
             if err.errno in (errno.ENOSPC, errno.EDQUOT):
