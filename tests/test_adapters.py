@@ -4,14 +4,14 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import CX_COLS, write_catalog
+from helpers import CX_COLS, write_catalog
 
 import intake
 
 
 @pytest.fixture
 def cat(tmp_path, recording):
-    from conftest import npy_uri
+    from helpers import npy_uri
 
     obj, raw = recording
     own = tmp_path / "own-store"
@@ -56,7 +56,7 @@ def test_spikeinterface_preprocess_detect_and_zarr(cat, tmp_path):
     import spikeinterface.preprocessing as spre
     from spikeinterface.sortingcomponents.peak_detection import detect_peaks
 
-    from conftest import bin1_object, put_file
+    from helpers import bin1_object, put_file
 
     rng = np.random.default_rng(5)
     raw = rng.normal(0, 10, (30_000, 385)).astype(np.int16)

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import CX_COLS
+from helpers import CX_COLS
 
 from intake_npx2020.arrays import LazyTraces, to_xarray
 from intake_npx2020.formats import Bin1Recording

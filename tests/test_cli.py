@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from conftest import random_bytes, sha1
+from helpers import random_bytes, sha1
 
 from intake_npx2020.apps.cli import main
 from intake_npx2020.store.manifest import Manifest

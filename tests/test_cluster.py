@@ -10,6 +10,8 @@ import pytest
 
 from intake_npx2020.apps.cluster import WORKER_ENVIRON, local_cluster, worker_environ
 
+pytestmark = pytest.mark.cluster
+
 
 def _malloc_env() -> dict:
     return {k: os.environ.get(k) for k in WORKER_ENVIRON}

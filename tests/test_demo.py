@@ -7,6 +7,8 @@ import pytest
 
 from intake_npx2020.apps.cli import main
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("scheduler", ["distributed"])
 def test_demo_end_to_end(tmp_path, capsys, scheduler):

@@ -3,9 +3,11 @@ share one on-disk cache safely, never fetch a chunk twice on one machine, and ag
 
 import numpy as np
 import pytest
-from conftest import CX_COLS, FaultServer, bin1_object, put_file, random_bytes
+from helpers import CX_COLS, FaultServer, bin1_object, put_file, random_bytes
 
 from intake_npx2020.sources.drivers import RecordingSource
+
+pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="module")

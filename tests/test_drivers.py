@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import CX_COLS, bin1_object, npy_uri, write_catalog
+from helpers import CX_COLS, bin1_object, npy_uri, write_catalog
 
 from intake_npx2020.sources.drivers import DriftSource, RecordingSource, SortingSource
 from intake_npx2020.errors import ContentNotFound

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CX_COLS, bin1_object, put_file
+from helpers import CX_COLS, bin1_object, put_file
 
 from intake_npx2020.apps.cli import main
 from intake_npx2020.sources.drivers import RecordingSource

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import npy_uri, put_file
+from helpers import npy_uri, put_file
 
 from intake_npx2020.formats import Bin1Recording, read_drift, read_sorting
 from intake_npx2020.store import get_store

@@ -42,7 +42,7 @@ def test_pickle_filesystem(blob):
 def test_sha1dir(tmp_path):
     import json
 
-    from conftest import put_file, sha1, write_blob
+    from helpers import put_file, sha1, write_blob
 
     own = tmp_path / "own-store"
     a = b"abc"

@@ -32,8 +32,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NAME = "synth-gui"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")]
 
 
 # ------------------------------------------------------------------------------------------------ fixtures

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import CX_COLS, write_catalog
+from helpers import CX_COLS, write_catalog
 
 import intake
 from intake_npx2020 import load_recording, load_sorting
@@ -49,7 +49,7 @@ def test_download_true_fetches_everything(cat, tmp_path, serve_process, monkeypa
 
 
 def test_load_sorting(tmp_path):
-    from conftest import npy_uri
+    from helpers import npy_uri
 
     own = tmp_path / "own-store"
     times, labels = np.array([5, 9, 30, 31, 40]), np.array([8, 3, 8, 3, 8])

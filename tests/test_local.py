@@ -2,7 +2,7 @@ import os
 import threading
 import time
 
-from conftest import random_bytes, sha1, tmp_leftovers
+from helpers import random_bytes, sha1, tmp_leftovers
 
 from intake_npx2020.store.local import OwnStore, blob_relpath
 

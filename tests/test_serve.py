@@ -1,6 +1,6 @@
 import requests
 
-from conftest import put_file, random_bytes, sha1
+from helpers import put_file, random_bytes, sha1
 
 from intake_npx2020.store.local import blob_relpath
 from intake_npx2020.store.serve import serve_in_thread
