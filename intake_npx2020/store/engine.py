@@ -8,20 +8,19 @@ is checked against its sha1, cached in our store under that sha1, and sliced.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import ContentNotFound, IntegrityError
-from . import ingest
+from . import dirobj, ingest
 from .config import StoreConfig
-from .failover import HOW_TO, Failover
+from .failover import Failover
 from .ingest import Added, sha1_of
 from .local import OwnStore, ReadRoot
 from .manifest import Chunk, Manifest
-from .mirror import Mirror, PermanentError, TransientError
+from .mirror import Mirror
 from .uri import ContentURI, parse_uri
 
 __all__ = ["Store", "Added", "get_store", "sha1_of"]
@@ -96,18 +95,27 @@ class Store:
     # -- whole blobs (small files, manifests, directory objects) --------------------------------------
     def load_bytes(self, sha1: str, uri: str | None = None) -> bytes:
         """Whole blob ``sha1``: read locally, or fetched whole from a mirror, verified and cached."""
-        path = self.locate(sha1)
-        if path:
-            with open(path, "rb") as f:
-                return f.read()
+        data = self._local_bytes(sha1)
+        if data is not None:
+            return data
         with self.own.lock(sha1):
-            path = self.locate(sha1)
-            if path:
-                with open(path, "rb") as f:
-                    return f.read()
+            data = self._local_bytes(sha1)
+            if data is not None:
+                return data
             data = bytes(self._fetch_verified(sha1, None, sha1, uri or f"sha1://{sha1}"))
             self.own.put(sha1, data)
         return data
+
+    def _local_bytes(self, sha1: str) -> bytes | None:
+        """The whole blob from a local root, or ``None`` (absent, or evicted between locate and open)."""
+        path = self.locate(sha1)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def manifest(self, sha1: str, file_sha1: str | None = None, uri: str | None = None) -> Manifest:
         """The parsed manifest blob ``sha1`` (checked to describe ``file_sha1`` when given)."""
@@ -121,41 +129,31 @@ class Store:
         return m
 
     def resolve(self, uri: str | ContentURI) -> ContentURI:
-        """Turn a ``sha1dir://`` URI into the ``sha1://`` URI of the file it names."""
+        """Turn a ``sha1dir://`` URI into the ``sha1://`` URI of the file it names (its hash checked: 40 hex)."""
         u = parse_uri(uri)
         if u.scheme != "sha1dir":
             return u
-        node = json.loads(self.load_bytes(u.sha1, str(u)))
-        parts = u.label.split("/")
-        for part in parts[:-1]:
-            node = node.get("dirs", {}).get(part)
-            if node is None:
-                raise ContentNotFound(f"{u}: no directory {part!r} in directory object {u.sha1}")
-        entry = node.get("files", {}).get(parts[-1])
-        if entry is None:
-            raise ContentNotFound(f"{u}: no file {parts[-1]!r} in directory object {u.sha1}")
-        return ContentURI("sha1", entry["sha1"], parts[-1])
+        h = dirobj.file_sha1(self.load_bytes(u.sha1, str(u)), u.sha1, u.label, str(u))
+        return ContentURI("sha1", h, u.label.split("/")[-1])
 
     def size(self, uri: str | ContentURI) -> int:
-        """Size in bytes of the file a URI names."""
+        """Size in bytes of the file a URI names, known only from a verified source.
+
+        That is a manifest, a local blob, or the file's own bytes: a file without a manifest is fetched whole
+        and verified (then cached) first. No mirror's claim (``HEAD``, ``Content-Length``) is ever trusted.
+        """
         u = self.resolve(uri)
         if u.chunk_of:
             return u.chunk_of[2] - u.chunk_of[1]
         path = self.locate(u.sha1)
         if path:
-            return os.path.getsize(path)
+            try:
+                return os.path.getsize(path)
+            except FileNotFoundError:
+                pass  # evicted meanwhile
         if u.manifest:
             return self.manifest(u.manifest, u.sha1, str(u)).size
-        errors = []
-        for m in self.mirrors:
-            try:
-                n = m.size(u.sha1)
-            except (TransientError, PermanentError) as err:
-                errors.append(str(err))
-                continue
-            if n is not None:
-                return n
-        raise ContentNotFound(f"{u}: not found. {self._where()}. {'; '.join(errors)} {HOW_TO}")
+        return len(self.load_bytes(u.sha1, str(u)))
 
     def has_local(self, uri: str | ContentURI) -> bool:
         """True when every byte of the file is in a local root (whole file or all its chunks)."""
@@ -294,10 +292,8 @@ class Store:
                 self._inflight.pop(chunk.sha1, None)
 
     def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str, cache: bool):
-        path = self.locate(chunk.sha1)
-        if path:
-            with open(path, "rb") as f:
-                data = f.read()
+        data = self._local_bytes(chunk.sha1)
+        if data is not None:
             self._count("chunk_hits")
             return data
         with self._lock:
@@ -307,7 +303,7 @@ class Store:
         if data is not None:
             self._count("chunk_hits")
             return data
-        data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri)
+        data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri, chunk.size)
         if cache:
             self.own.put(chunk.sha1, data)
         else:  # streaming: keep the last few verified chunks in memory (windows straddle chunk bounds)
@@ -318,8 +314,9 @@ class Store:
         self._count("chunks_fetched")
         return data
 
-    def _fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str):
-        return self.failover.fetch_verified(blob, parent_range, expect, uri)
+    def _fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str,
+                        size: int | None = None):
+        return self.failover.fetch_verified(blob, parent_range, expect, uri, size)
 
     # -- bulk operations ------------------------------------------------------------------------------
     def fetch(self, uri: str | ContentURI, progress: bool | None = None) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import reprlib
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..errors import InvalidObject
 from .uri import check_sha1
 
-__all__ = ["Chunk", "Manifest", "CHUNK_SIZE", "MANIFEST_THRESHOLD"]
+__all__ = ["Chunk", "Manifest", "CHUNK_SIZE", "MANIFEST_THRESHOLD", "MAX_CHUNK"]
 
 #: kachery-p2p's chunk size for new manifests; existing manifests are always read, never assumed.
 CHUNK_SIZE = 20_000_000
@@ -18,8 +20,28 @@ CHUNK_SIZE = 20_000_000
 MANIFEST_THRESHOLD = 20_000_000
 
 
+#: Largest chunk read: a chunk is fetched, verified and held whole in memory (kachery's are 10-20 MB).
+MAX_CHUNK = 2**31
+_MAX = 2**63
+
+
+def _int(obj: dict, key: str, name: str) -> int:
+    v = obj.get(key)
+    if type(v) is not int or not 0 <= v < _MAX:  # JSON integers only: no bool, float, 1e999 or string
+        raise InvalidObject(f"{name}: {key} must be an integer in [0, 2**63), got {reprlib.repr(v)}")
+    return v
+
+
+def _chunk(c, name: str) -> "Chunk":
+    if not isinstance(c, dict):
+        raise InvalidObject(f"{name} must be an object {{start, end, sha1}}, not {type(c).__name__}")
+    return Chunk(_int(c, "start", name), _int(c, "end", name), check_sha1(c.get("sha1"), f"{name}: sha1"))
+
+
 @dataclass(frozen=True)
 class Chunk:
+    """Bytes ``[start, end)`` of a file, stored as the blob ``sha1``."""
+
     start: int
     end: int
     sha1: str
@@ -39,20 +61,38 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "manifest") -> "Manifest":
-        """Parse and validate manifest bytes; raise ``ValueError`` naming ``name`` if malformed."""
+        """Parse and validate manifest bytes.
+
+        Raises
+        ------
+        InvalidObject
+            Naming ``name`` and the field, for any malformed input: not JSON, too deeply nested, not an object,
+            a size or bound that is not a JSON integer in ``[0, 2**63)``, a hash that is not 40 lowercase hex,
+            chunks that do not tile ``[0, size)`` in order without gaps or overlaps.
+        """
         try:
             obj = json.loads(data)
-            size, sha1 = int(obj["size"]), check_sha1(obj["sha1"])
-            chunks = tuple(Chunk(int(c["start"]), int(c["end"]), check_sha1(c["sha1"])) for c in obj["chunks"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{name} is not a valid kachery manifest: {err}") from err
+        except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise InvalidObject(f"{name} is not valid JSON: {str(err)[:200]}") from None
+        if not isinstance(obj, dict):
+            raise InvalidObject(f"{name}: a manifest is a JSON object, not {type(obj).__name__}")
+        size = _int(obj, "size", name)
+        sha1 = check_sha1(obj.get("sha1"), f"{name}: sha1")
+        raw = obj.get("chunks")
+        if not isinstance(raw, list):
+            raise InvalidObject(f"{name}: chunks must be a list, not {type(raw).__name__}")
+        chunks = tuple(_chunk(c, f"{name}: chunks[{i}]") for i, c in enumerate(raw))
         pos = 0
-        for c in chunks:
+        for i, c in enumerate(chunks):
             if c.start != pos or c.end <= c.start:
-                raise ValueError(f"{name}: chunks must tile [0, size) in order; bad chunk {c}")
+                why = "a gap" if c.start > pos else "an overlap" if c.start < pos else "an empty chunk"
+                raise InvalidObject(f"{name}: chunks must tile [0, size) in order; chunks[{i}] {c} leaves {why} "
+                                    f"(expected start {pos})")
+            if c.size > MAX_CHUNK:
+                raise InvalidObject(f"{name}: chunks[{i}] is {c.size} bytes, more than the {MAX_CHUNK} a chunk may have")
             pos = c.end
         if pos != size:
-            raise ValueError(f"{name}: chunks cover {pos} bytes but size is {size}")
+            raise InvalidObject(f"{name}: chunks cover {pos} bytes but size is {size}")
         return cls(size, sha1, chunks)
 
     def to_bytes(self) -> bytes:

@@ -1,24 +1,40 @@
 """HTTP mirrors: any static server of a store root that honours ``Range`` (nginx, a bucket, ``npx2020 serve``).
 
-One ``requests.Session`` per thread and process (connection reuse); every request has a timeout; a whole
-body is read into a preallocated buffer and its length checked, so a truncated body is an error, not data.
-Retries and hash checks live in :mod:`intake_npx2020.store`, which knows what the bytes must hash to.
+Every response is checked before a byte of it is used, and every anomaly is the mirror's fault, raised as
+:class:`TransientError` (worth retrying: connection errors, 5xx/429, a truncated body, a passed deadline) or
+:class:`PermanentError` (retrying this source will not help: a missing, malformed, duplicated or wrong
+``Content-Length``, a ``200`` answer to a ``Range`` request, a wrong ``Content-Range``, any other status).
+The failover (:mod:`.failover`) logs it and tries the next source; it also checks every body's sha1.
+
+Memory
+    A body is read into a buffer of the size asked for (a range, or a blob of known size), never of the size a
+    header claims. A blob of unknown size grows with the bytes actually received, up to :data:`MAX_UNSIZED`.
+Time
+    Each request runs under a deadline on the whole request — connect, headers and body — of
+    ``timeout + expected bytes / MIN_RATE`` seconds (:mod:`.deadline`). For a blob of unknown size it starts
+    at ``timeout`` and moves on by ``1 / MIN_RATE`` seconds per byte received, so only a mirror sending at
+    least :data:`MIN_RATE` bytes per second on average keeps a request alive. A body complete before the
+    deadline is used, however late its last byte.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
-import time
+import re
 from typing import NamedTuple
 
+from .deadline import Deadline, session
 from .local import blob_relpath
 
-__all__ = ["Mirror", "TransientError", "PermanentError"]
+__all__ = ["Mirror", "Body", "TransientError", "PermanentError", "MIN_RATE", "MAX_UNSIZED"]
 
+#: Slowest transfer (bytes per second) a request's deadline allows for beyond ``timeout``.
+MIN_RATE = 1_000_000
+#: Largest blob fetched whole without a known size (files without a manifest are at most 20 MB in kachery).
+MAX_UNSIZED = 2**31
+_STEP = 1 << 20  # bytes per socket read: bounds the transient buffers of urllib3
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
-_local = threading.local()
+_CONTENT_RANGE = re.compile(r"\s*bytes\s+(\d{1,19})-(\d{1,19})/(\d{1,19}|\*)\s*")
 
 
 class TransientError(Exception):
@@ -26,22 +42,14 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """A failure retrying the same mirror will not fix (e.g. 403, Range ignored)."""
+    """A failure retrying the same source will not fix: a malformed or lying response, a refused Range."""
 
 
-def _session(pool: int):
-    import requests
-    from requests.adapters import HTTPAdapter
+class Body(NamedTuple):
+    """A response body and the sha1 of its bytes."""
 
-    sess = getattr(_local, "session", None)
-    if sess is None or _local.pid != os.getpid():
-        sess = requests.Session()
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(pool, 8), max_retries=0)
-        sess.mount("http://", adapter)
-        sess.mount("https://", adapter)
-        sess.headers.update({"Accept-Encoding": "identity", "User-Agent": "intake_npx2020"})
-        _local.session, _local.pid = sess, os.getpid()
-    return sess
+    data: bytearray
+    sha1: str
 
 
 class Mirror:
@@ -52,8 +60,10 @@ class Mirror:
     base : str
         e.g. ``"http://127.0.0.1:8080"`` or ``"https://bucket.example/npx2020"``.
     timeout : float
-        Seconds allowed to connect and between received bytes; a body must also arrive within
-        ``4 * timeout + size / 1 MB/s``.
+        Seconds allowed to connect and between received bytes; the whole request (connect, headers,
+        body) must end within ``timeout + expected bytes / MIN_RATE``.
+    pool : int
+        Connections kept per host.
     """
 
     def __init__(self, base: str, timeout: float = 10.0, pool: int = 8):
@@ -65,83 +75,158 @@ class Mirror:
         return f"Mirror({self.base!r})"
 
     def url(self, sha1: str) -> str:
+        """URL of blob ``sha1`` (``InvalidObject`` unless 40 lowercase hex: nothing outside the base path)."""
         return f"{self.base}/{blob_relpath(sha1)}"
 
-    def size(self, sha1: str) -> int | None:
-        """Size of a blob from a ``HEAD`` request, or ``None`` if the mirror lacks it."""
-        import requests
+    def budget(self, nbytes: int | None) -> float:
+        """Seconds a request for ``nbytes`` (``None``: unknown) may take before it is cut off."""
+        return self.timeout + (nbytes or 0) / MIN_RATE
 
-        try:
-            r = _session(self.pool).head(self.url(sha1), timeout=(self.timeout, self.timeout), allow_redirects=True)
-        except requests.RequestException as err:
-            raise TransientError(f"HEAD {self.url(sha1)}: {err}") from err
-        if r.status_code == 404:
-            return None
-        if r.status_code in _RETRY_STATUS or r.status_code >= 500:
-            raise TransientError(f"HEAD {self.url(sha1)}: HTTP {r.status_code}")
-        if r.status_code != 200 or "Content-Length" not in r.headers:
-            raise PermanentError(f"HEAD {self.url(sha1)}: HTTP {r.status_code} without Content-Length")
-        return int(r.headers["Content-Length"])
+    def get(self, sha1: str, start: int | None = None, end: int | None = None,
+            size: int | None = None) -> Body | None:
+        """Bytes ``[start, end)`` of blob ``sha1`` (the whole blob if both are ``None``) and their sha1.
 
-    def get(self, sha1: str, start: int | None = None, end: int | None = None) -> "Body | None":
-        """Bytes ``[start, end)`` of blob ``sha1`` (the whole blob if both are ``None``) and their sha1,
-        hashed as they arrive; ``None`` on 404."""
-        import requests
+        Parameters
+        ----------
+        sha1 : str
+            The blob on the mirror.
+        start, end : int, optional
+            A byte range (``Range: bytes=start-(end-1)``); the answer must be ``206`` with exactly that range.
+        size : int, optional
+            The blob's size when known from a verified source (a manifest); without it the size is unknown.
 
+        Returns
+        -------
+        Body or None
+            ``None`` when the mirror answers 404.
+
+        Raises
+        ------
+        TransientError, PermanentError
+            For every failure or anomaly of the request or the response (see the module docstring).
+        """
         url = self.url(sha1)
-        headers = {}
         ranged = start is not None
-        if ranged:
-            headers["Range"] = f"bytes={start}-{end - 1}"
+        want = end - start if ranged else size
         where = f"GET {url}" + (f" bytes {start}-{end - 1}" if ranged else "")
+        headers = {"Range": f"bytes={start}-{end - 1}"} if ranged else {}
+        r = None
         try:
-            r = _session(self.pool).get(url, headers=headers, stream=True, timeout=(self.timeout, self.timeout))
-        except requests.RequestException as err:
-            raise TransientError(f"{where}: {type(err).__name__}: {err}") from err
-        with r:
-            if r.status_code == 404:
-                return None
-            if r.status_code in _RETRY_STATUS or r.status_code >= 500:
-                raise TransientError(f"{where}: HTTP {r.status_code}")
-            if ranged and r.status_code != 206:
-                raise PermanentError(f"{where}: HTTP {r.status_code}; the mirror must honour Range requests")
-            if not ranged and r.status_code != 200:
-                raise PermanentError(f"{where}: HTTP {r.status_code}")
-            length = r.headers.get("Content-Length")
-            if length is None:
-                raise PermanentError(f"{where}: no Content-Length")
-            n = int(length)
-            if ranged and n != end - start:
-                raise PermanentError(f"{where}: server sent {n} bytes for a {end - start}-byte range")
-            return self._read_body(r, n, where)
+            with Deadline(self.budget(want)) as dl:
+                r = self._request(url, headers, dl, where)
+                if r.status_code == 404:
+                    return None
+                _check_status(r.status_code, ranged, where)
+                claimed = _check_length(r, want, where)
+                if ranged:
+                    _check_range(r.headers.get("Content-Range"), start, end, where)
+                if want is not None:
+                    return self._read_exact(r, want, claimed is None, dl, where)
+                return self._read_unsized(r, claimed, dl, where)
+        finally:
+            if r is not None:  # after the deadline is disarmed, so it can never cut a reused connection
+                r.close()
 
-    def _read_body(self, r, n: int, where: str) -> "Body":
+    def _request(self, url: str, headers: dict, dl: Deadline, where: str):
         import requests
-        import urllib3
 
+        connect = max(0.001, min(self.timeout, dl.remaining()))
+        try:
+            return session(self.pool).get(url, headers=headers, stream=True, timeout=(connect, self.timeout))
+        except requests.RequestException as err:
+            raise TransientError(_why(err, dl, where)) from err
+        except Exception as err:  # noqa: BLE001 - whatever a response makes the client raise is the mirror's fault
+            raise PermanentError(f"{where}: malformed response ({type(err).__name__}: {err})") from err
+
+    def _read_exact(self, r, n: int, check_extra: bool, dl: Deadline, where: str) -> Body:
         buf = bytearray(n)
         view = memoryview(buf)
         digest = hashlib.sha1()
         got = 0
-        deadline = time.monotonic() + 4 * self.timeout + n / 1e6
+        extra = b""
         try:
             while got < n:
-                k = r.raw.readinto(view[got:])
+                k = r.raw.readinto(view[got:got + _STEP])
                 if not k:
                     break
                 digest.update(view[got:got + k])  # overlaps hashing with the socket filling up
                 got += k
-                if time.monotonic() > deadline:
-                    raise TransientError(f"{where}: body too slow ({got} of {n} bytes by the deadline)")
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise TransientError(f"{where}: {type(err).__name__} after {got} of {n} bytes: {err}") from err
-        if got != n:
-            raise TransientError(f"{where}: truncated body, {got} of {n} bytes")
+            if check_extra and got == n:  # no Content-Length: the body must end here
+                extra = r.raw.read(1)
+        except Exception as err:  # noqa: BLE001 - a broken body is a transient failure of this mirror
+            raise TransientError(f"{_why(err, dl, where)} after {got} of {n} bytes") from err
+        if got < n:
+            what = "deadline passed" if dl.fired else "truncated body"
+            raise TransientError(f"{where}: {what} after {dl.elapsed():.1f} s, {got} of {n} bytes")
+        if extra:
+            raise PermanentError(f"{where}: body longer than the {n} bytes asked for")
         return Body(buf, digest.hexdigest())
 
+    def _read_unsized(self, r, claimed: int | None, dl: Deadline, where: str) -> Body:
+        limit = MAX_UNSIZED if claimed is None else claimed
+        buf = bytearray()
+        scratch = memoryview(bytearray(min(_STEP, limit + 1)))
+        try:
+            while len(buf) <= limit:
+                k = r.raw.readinto(scratch[:min(_STEP, limit + 1 - len(buf))])
+                if not k:
+                    break
+                buf += scratch[:k]
+                dl.extend_to(self.budget(len(buf)))
+        except Exception as err:  # noqa: BLE001
+            raise TransientError(f"{_why(err, dl, where)} after {len(buf)} bytes") from err
+        if len(buf) > limit:
+            raise PermanentError(f"{where}: body longer than " +
+                                 (f"its Content-Length {claimed}" if claimed is not None else f"{MAX_UNSIZED} bytes"))
+        if claimed is not None and len(buf) < claimed:
+            what = "deadline passed" if dl.fired else "truncated body"
+            raise TransientError(f"{where}: {what} after {dl.elapsed():.1f} s, {len(buf)} of {claimed} bytes")
+        if dl.fired:
+            raise TransientError(f"{where}: deadline passed after {dl.elapsed():.1f} s, {len(buf)} bytes")
+        return Body(buf, hashlib.sha1(buf).hexdigest())
 
-class Body(NamedTuple):
-    """A response body and the sha1 of its bytes."""
 
-    data: bytearray
-    sha1: str
+def _why(err: BaseException, dl: Deadline, where: str) -> str:
+    if dl.fired:
+        return (f"{where}: no complete response within its {dl.deadline - dl.start:.1f} s deadline "
+                f"({type(err).__name__})")
+    return f"{where}: {type(err).__name__}: {err}"
+
+
+def _check_status(status: int, ranged: bool, where: str) -> None:
+    if status in _RETRY_STATUS or status >= 500:
+        raise TransientError(f"{where}: HTTP {status}")
+    if ranged and status == 200:
+        raise PermanentError(f"{where}: HTTP 200 (the whole file) to a Range request; the mirror must honour "
+                             "Range requests (response refused)")
+    if status != (206 if ranged else 200):
+        raise PermanentError(f"{where}: HTTP {status}")
+
+
+def _check_length(r, want: int | None, where: str) -> int | None:
+    """The response's ``Content-Length`` if it is one well-formed value agreeing with ``want``, else an error."""
+    values = r.raw.headers.getlist("Content-Length")
+    if not values:
+        return None
+    if len(values) > 1 or "," in values[0]:
+        raise PermanentError(f"{where}: duplicated Content-Length {values}")
+    if "chunked" in r.headers.get("Transfer-Encoding", "").lower():
+        raise PermanentError(f"{where}: both Content-Length and Transfer-Encoding: chunked")
+    text = values[0].strip()
+    if not re.fullmatch(r"[0-9]{1,19}", text):
+        raise PermanentError(f"{where}: malformed Content-Length {values[0]!r}")
+    n = int(text)
+    if want is not None and n != want:
+        raise PermanentError(f"{where}: Content-Length {n} but {want} bytes were asked for")
+    if n > MAX_UNSIZED:
+        raise PermanentError(f"{where}: Content-Length {n} is more than the {MAX_UNSIZED} bytes fetched whole")
+    return n
+
+
+def _check_range(header: str | None, start: int, end: int, where: str) -> None:
+    """A ``Content-Range``, when sent, must name exactly the range asked for (the body's sha1 is checked anyway)."""
+    if header is None:
+        return
+    m = _CONTENT_RANGE.fullmatch(header)
+    if not m or (int(m[1]), int(m[2])) != (start, end - 1) or (m[3] != "*" and int(m[3]) < end):
+        raise PermanentError(f"{where}: Content-Range {header!r} is not the range asked for")

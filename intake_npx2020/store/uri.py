@@ -10,12 +10,15 @@ Forms accepted (see ``reference/kachery.md`` §1):
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
 from ..errors import InvalidObject, InvalidURI, NPXError
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
+_MAX_CHUNK = 2**31  # as manifest.MAX_CHUNK: a chunk is held whole in memory
+_OFFSET = re.compile(r"[0-9]{1,18}")  # ASCII digits only (str.isdigit accepts "²"), below 2**63
 
 __all__ = ["ContentURI", "parse_uri", "format_uri", "check_sha1"]
 
@@ -58,12 +61,18 @@ def check_sha1(value: str, what: str = "sha1", error: type[NPXError] = InvalidOb
     becomes a path, a lock name or a URL.
     """
     if not isinstance(value, str):
-        raise error(f"{what} must be a string of 40 hex digits, got {type(value).__name__} {value!r}")
+        raise error(f"{what} must be a string of 40 hex digits, got {type(value).__name__} {reprlib.repr(value)}")
     if len(value) != 40:
-        raise error(f"{what} {value!r} has {len(value)} characters; a sha1 has exactly 40 hex digits")
+        raise error(f"{what} {_show(value)} has {len(value)} characters; a sha1 has exactly 40 hex digits")
     if not _HEX40.fullmatch(value):
-        raise error(f"{what} {value!r} is not lowercase hexadecimal (0-9, a-f)")
+        raise error(f"{what} {_show(value)} is not lowercase hexadecimal (0-9, a-f)")
     return value
+
+
+def _show(value: str) -> str:
+    """``repr(value)``, shortened to 100 characters (hashes come from data of any size)."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _check_path(path: str, uri: str) -> str:
@@ -90,12 +99,14 @@ def _query(query: str, uri: str) -> dict[str, list[str]]:
 
 def _chunk_of(value: str, uri: str) -> tuple[str, int, int]:
     bits = value.split("~")
-    if len(bits) != 3 or not bits[1].isdigit() or not bits[2].isdigit():
-        raise InvalidURI(f"invalid URI {uri!r}: chunkOf must be '<40 hex>~<start>~<end>'")
+    if len(bits) != 3 or not all(_OFFSET.fullmatch(b) for b in bits[1:]):
+        raise InvalidURI(f"invalid URI {uri!r}: chunkOf must be '<40 hex>~<start>~<end>' with offsets below 2**63")
     parent = check_sha1(bits[0], f"chunkOf parent in URI {uri!r}", InvalidURI)
     start, end = int(bits[1]), int(bits[2])
     if end <= start:
         raise InvalidURI(f"invalid URI {uri!r}: chunkOf end {end} must be greater than start {start}")
+    if end - start > _MAX_CHUNK:
+        raise InvalidURI(f"invalid URI {uri!r}: a chunk of {end - start} bytes is more than the {_MAX_CHUNK} allowed")
     return parent, start, end
 
 
