@@ -44,3 +44,7 @@ class EntryNotFound(NPXError, KeyError):
 
 class MissingExtra(NPXError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class CatalogError(NPXError, ValueError):
+    """A catalog file is missing, malformed, or names a driver that is not installed."""

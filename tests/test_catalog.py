@@ -8,6 +8,8 @@ from pathlib import Path
 
 import intake
 import pytest
+
+from intake_npx2020.errors import CatalogError
 from intake.catalog.exceptions import DuplicateKeyError
 from intake.utils import yaml_load
 
@@ -67,8 +69,9 @@ def test_json_body_duplicate_key_raises(tmp_path, dup, sources):
     json.loads(body)  # otherwise valid JSON, so it is the JSON path that must reject it
     path = tmp_path / "dup.yaml"
     path.write_text("# comment\n" + body, encoding="utf-8")
-    with pytest.raises(DuplicateKeyError, match=re.escape(f"duplicate key '{dup}' in catalog '{path}'")):
+    with pytest.raises(CatalogError, match=re.escape(f"duplicate key '{dup}' in catalog '{path}'")) as err:
         open_catalog(path)
+    assert isinstance(err.value.__cause__, DuplicateKeyError)
     with pytest.raises(DuplicateKeyError):  # the same contract as intake's YAML loader
         intake.open_catalog(str(path))
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+from intake.catalog import exceptions
 from intake.catalog.exceptions import DuplicateKeyError, ValidationError
 from intake.catalog.local import YAMLFileCatalog
 
+from ..errors import CatalogError, EntryNotFound
 from ..formats.objects import leaves
 
 __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text",
@@ -18,6 +22,8 @@ __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_
 #: The catalog of the 2020 collection, installed as package data.
 CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
 
+_KIND_OF_DRIVER = {"npx_recording": "recording", "npx_sorting": "sorting", "npx_drift": "drift",
+                   "npx_hybrid": "recording"}
 _COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channels", "sampling_frequency",
             "size_bytes", "drift", "recording_id", "sorter", "curated", "contributed", "unit_count", "object_status"]
 
@@ -140,6 +146,26 @@ class NPXCatalog(YAMLFileCatalog):
         self.metadata = {**self.metadata, **cfg.get("metadata", {})}
         self.name = self.name or cfg.get("name") or self.name_from_path
         self.description = self.description or cfg.get("description")
+        self._check_drivers(data.get("sources") or {})
+
+    def apply_storage_options(self, options: dict) -> None:
+        """Give every entry these store options, over its own (a key given here wins)."""
+        for entry in self._entries.values():
+            args = entry._open_args  # intake v1 keeps an entry's arguments here
+            args["storage_options"] = {**(args.get("storage_options") or {}), **options}
+
+    def _check_drivers(self, sources: dict) -> None:
+        from intake import registry
+
+        known = sorted(n for n in registry if n.startswith("npx_"))
+        for name, entry in sources.items():
+            driver = entry.get("driver") if isinstance(entry, dict) else None
+            driver = driver.get("class") if isinstance(driver, dict) else driver
+            if isinstance(driver, str) and "." not in driver and driver not in registry:
+                close = difflib.get_close_matches(driver, list(registry), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise CatalogError(f"catalog {self.path!r}: entry {name!r} uses driver {driver!r}, which is not "
+                                   f"installed; {hint}this package's drivers are {', '.join(known)}")
 
     def search(self, text: str, depth: int = 2):
         words = text.lower().split()
@@ -149,9 +175,42 @@ class NPXCatalog(YAMLFileCatalog):
         return found
 
 
-def open_catalog(path: str | Path | None = None, **kwargs) -> NPXCatalog:
-    """Open a catalog (default: the 2020 collection)."""
-    return NPXCatalog(str(path or CATALOG_PATH), **kwargs)
+def open_catalog(path: str | Path | None = None, storage_options: dict | None = None, **kwargs) -> NPXCatalog:
+    """Open a catalog (default: the 2020 collection).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A local path or URL of a catalog YAML (default: the 2020 collection shipped with the package).
+    storage_options : dict, optional
+        Store options (``mirrors``, ``store``, ``read_roots``, …) applied to **every** entry, over the
+        entry's own (a key given here wins).
+    **kwargs
+        Passed to intake's ``YAMLFileCatalog``.
+
+    Raises
+    ------
+    CatalogError
+        The file does not exist, is not valid YAML, or names a driver that is not installed.
+    """
+    path = str(path or CATALOG_PATH)
+    if "://" not in path and not Path(path).is_file():
+        raise CatalogError(f"catalog {path!r} does not exist; give the path of a catalog YAML "
+                           "(or nothing, for the 2020 collection)")
+    try:
+        cat = NPXCatalog(path, **kwargs)
+    except (exceptions.CatalogException, ValidationError, yaml.YAMLError) as err:
+        raise CatalogError(f"catalog {path!r} cannot be read: {' '.join(str(err).split())}") from err
+    if storage_options:
+        cat.apply_storage_options(storage_options)
+    return cat
+
+
+def _driver_name(described: dict) -> str | None:
+    driver = described.get("plugin") or described.get("driver")
+    if isinstance(driver, list):
+        return driver[0] if driver else None
+    return driver
 
 
 def describe_entry(cat, name: str) -> dict:
@@ -183,10 +242,11 @@ def catalog_table(cat=None):
         d = describe_entry(cat, name)
         meta = d.get("metadata") or {}
         row = {c: meta.get(c) for c in _COLUMNS}
+        row["kind"] = row["kind"] or _KIND_OF_DRIVER.get(_driver_name(d))
         row["description"] = d.get("description", "")
         row["id"] = name
         rows.append(row)
-    table = pd.DataFrame(rows).set_index("id")
+    table = pd.DataFrame(rows, columns=[*_COLUMNS, "description", "id"]).set_index("id")
     ints = {c: "Int64" for c in ("num_channels", "size_bytes", "unit_count")}
     flags = {c: "boolean" for c in ("drift", "curated", "contributed")}
     return table.astype({**ints, **flags})
@@ -203,4 +263,6 @@ def find_entry(cat, id_or_label: str, kind: str | None = None) -> str:
         if meta.get("label") == key and (kind is None or meta.get("kind") == kind):
             return name
     wanted = f"{kind} " if kind else ""
-    raise KeyError(f"no {wanted}entry with ID or label {id_or_label!r}; `npx2020 ls` lists them")
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise EntryNotFound(f"no {wanted}entry with ID or label {id_or_label!r}{hint} (`npx2020 ls` lists them)")

@@ -43,8 +43,8 @@ class _Base(DataSource):
 
     def uris(self) -> list[str]:
         """The ``sha1://`` URIs of every file this entry reads (for ``npx2020 fetch``)."""
-        return [v for v in leaves(self._captured_init_kwargs)
-                if isinstance(v, str) and v.startswith(("sha1://", "sha1dir://"))]
+        data_args = {k: v for k, v in self._captured_init_kwargs.items() if k not in ("metadata", "storage_options")}
+        return [v for v in leaves(data_args) if isinstance(v, str) and v.startswith(("sha1://", "sha1dir://"))]
 
 
 class RecordingSource(_Base):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["StoreConfig", "parse_size", "default_store_dir"]
+from ..errors import ConfigError
+
+__all__ = ["StoreConfig", "SETTINGS", "Setting", "setting_value", "parse_size", "default_store_dir"]
 
 _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
           "T": 10**12, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -17,12 +22,96 @@ def parse_size(value: str | int | float | None) -> int | None:
     """Parse ``"50GB"``, ``"512MiB"``, ``"1e9"`` or an int into bytes; ``None``/``""``/``"0"`` mean no cap."""
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)):
-        return int(value) or None
     m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
     if not m or m.group(2).upper() not in _UNITS:
-        raise ValueError(f"cannot read size {value!r}: use bytes or a number with a unit, e.g. '50GB' or '512MiB'")
-    return int(float(m.group(1)) * _UNITS[m.group(2).upper()]) or None
+        raise ConfigError(f"cannot read size {value!r}: use bytes or a number with a unit, e.g. '50GB' or '512MiB'")
+    try:
+        n = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    except ValueError:
+        raise ConfigError(f"cannot read size {value!r}: {m.group(1)!r} is not a number") from None
+    if not math.isfinite(n) or n >= 2**63:
+        raise ConfigError(f"size {value!r} is beyond any disk; use e.g. '50GB', or 0 for no cap")
+    return int(n) or None
+
+
+def _number(kind: type, lo: float, hi: float):
+    def parse(value) -> float | int:
+        try:
+            x = kind(float(value)) if kind is int and not isinstance(value, bool) else kind(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"expected a number, got {value!r}") from None
+        if isinstance(x, float) and not math.isfinite(x) or not lo <= x <= hi:
+            raise ConfigError(f"{value!r} is outside {lo:g}–{hi:g}")
+        if kind is int and float(value) != x:
+            raise ConfigError(f"expected a whole number, got {value!r}")
+        return x
+    return parse
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"expected 1/0, true/false or yes/no, got {value!r}")
+
+
+def _urls(value) -> tuple[str, ...]:
+    urls = tuple(_split(value))
+    for u in urls:
+        if not re.match(r"https?://[^/\s]+", u):
+            raise ConfigError(f"mirror {u!r} is not an http(s):// URL")
+    return urls
+
+
+class Setting(NamedTuple):
+    """One setting: its ``storage_options`` key, environment variable, parser and default."""
+
+    key: str
+    env: str | None
+    parse: Callable
+    default: object
+    doc: str
+
+
+#: every setting, declared once; ``StoreConfig`` fields, ``storage_options`` keys and env vars derive from it
+SETTINGS = (
+    Setting("store", "NPX2020_STORE", str, None, "our own writable store root"),
+    Setting("read_roots", None, lambda v: tuple(_split(v)), (), "extra read-only store roots"),
+    Setting("mirrors", "NPX2020_MIRRORS", _urls, (), "base URLs of HTTP mirrors"),
+    Setting("cache_max", "NPX2020_CACHE_MAX", parse_size, None, "cap on cached blobs (bytes; None: no cap)"),
+    Setting("timeout", "NPX2020_TIMEOUT", _number(float, 0.01, 3600), 10.0, "seconds a mirror may stall"),
+    Setting("retries", "NPX2020_RETRIES", _number(int, 1, 100), 4, "attempts per mirror"),
+    Setting("parallel", "NPX2020_PARALLEL", _number(int, 1, 256), 4, "concurrent chunk fetches"),
+    Setting("use_kachery", "NPX2020_USE_KACHERY", _flag, True, "read existing kachery stores"),
+    Setting("cache", "NPX2020_CACHE", _flag, True, "keep fetched chunks in our store"),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def setting_value(key: str, storage_options: dict | None = None):
+    """The parsed value of setting ``key``: from ``storage_options``, else its environment variable, else default.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option or variable and what is wrong with its value.
+    """
+    s = _BY_KEY[key]
+    so = storage_options or {}
+    if key in so:
+        raw, where = so[key], f"storage option {key!r}"
+    elif s.env and os.environ.get(s.env, "") != "":
+        raw, where = os.environ[s.env], f"environment variable {s.env}"
+    else:
+        return s.default
+    try:
+        return s.parse(raw)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def default_store_dir() -> Path:
@@ -65,25 +154,8 @@ def _split(value) -> list[str]:
 class StoreConfig:
     """Everything a :class:`~intake_npx2020.store.Store` needs; small, hashable and picklable.
 
-    Parameters
-    ----------
-    store : str
-        Our own writable store root.
-    read_roots : tuple of str
-        Read-only kachery stores searched after ours.
-    mirrors : tuple of str
-        Base URLs of HTTP mirrors serving the ``sha1/ab/cd/ef/<h>`` layout.
-    cache_max : int or None
-        Size cap in bytes for cached (not explicitly added) blobs; ``None`` for no cap.
-    timeout : float
-        Seconds to wait for a mirror to connect or to send more bytes.
-    retries : int
-        Attempts per mirror on transient failures.
-    parallel : int
-        Concurrent chunk fetches per read.
-    cache : bool
-        Keep fetched chunks in our store (default). ``False`` streams: chunks are verified and used, not
-        written (a one-pass analysis of a recording larger than the disk, or a disk slower than the network).
+    Fields are the :data:`SETTINGS` (``store``, ``mirrors``, ``cache_max``, ``timeout``, ``retries``, ``parallel``,
+    ``cache``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the kachery stores found.
     """
 
     store: str
@@ -97,28 +169,15 @@ class StoreConfig:
 
     @classmethod
     def from_options(cls, storage_options: dict | None = None) -> "StoreConfig":
-        """Merge ``storage_options`` (keys: ``store``, ``read_roots``, ``mirrors``, ``cache_max``,
-        ``timeout``, ``retries``, ``parallel``, ``use_kachery``, ``cache``) over the environment."""
+        """Merge ``storage_options`` (the keys of :data:`SETTINGS`) over the environment."""
         so = dict(storage_options or {})
-        unknown = set(so) - {"store", "read_roots", "mirrors", "cache_max", "timeout", "retries", "parallel",
-                             "use_kachery", "cache"}
+        unknown = set(so) - set(_BY_KEY)
         if unknown:
-            raise ValueError(f"unknown storage_options {sorted(unknown)}; known: store, read_roots, mirrors, "
-                             "cache_max, timeout, retries, parallel, use_kachery, cache")
-        store = Path(so.get("store") or default_store_dir()).expanduser()
-        roots = [Path(r) for r in _split(so.get("read_roots"))]
-        use_kachery = so.get("use_kachery", os.environ.get("NPX2020_USE_KACHERY", "1") not in ("0", "false", "no"))
-        if use_kachery:
+            raise ConfigError(f"unknown storage_options {sorted(unknown)}; known: {', '.join(_BY_KEY)}")
+        values = {s.key: setting_value(s.key, so) for s in SETTINGS}
+        store = Path(values.pop("store") or default_store_dir()).expanduser()
+        roots = [Path(r).expanduser() for r in values.pop("read_roots")]
+        if values.pop("use_kachery"):
             roots += kachery_roots()
-        roots = [str(r) for r in dict.fromkeys(roots) if r != store]
-        mirrors = _split(so["mirrors"]) if "mirrors" in so else _split(os.environ.get("NPX2020_MIRRORS"))
-        for m in mirrors:
-            if not re.match(r"https?://", m):
-                raise ValueError(f"mirror {m!r} is not an http(s):// URL")
-        cache_max = parse_size(so.get("cache_max", os.environ.get("NPX2020_CACHE_MAX")))
-        timeout = float(so.get("timeout", os.environ.get("NPX2020_TIMEOUT", 10.0)))
-        retries = int(so.get("retries", os.environ.get("NPX2020_RETRIES", 4)))
-        parallel = int(so.get("parallel", os.environ.get("NPX2020_PARALLEL", 4)))
-        cache = so.get("cache", os.environ.get("NPX2020_CACHE", "1") not in ("0", "false", "no"))
-        return cls(str(store), tuple(roots), tuple(mirrors), cache_max, timeout, max(1, retries), max(1, parallel),
-                   bool(cache))
+        roots = tuple(str(r) for r in dict.fromkeys(roots) if r != store)
+        return cls(str(store), roots, **values)

@@ -1,0 +1,103 @@
+"""``npx2020 add | serve | fetch | cache``: bytes into, out of and around the store."""
+
+from __future__ import annotations
+
+import argparse
+
+from ...errors import ContentNotFound
+from .common import open_catalog_arg, port_number, store_options
+
+
+def _cmd_add(args) -> int:
+    from ...store import get_store
+
+    store = get_store(store_options(args))
+    for path in args.files:
+        uri, new = store.add_file(path, link=args.link, progress=None)
+        print(f"{uri}\t{'added' if new else 'already in store (confirmed)'}: {path}")
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from ...store.config import default_store_dir
+    from ...store.serve import make_server
+
+    root = args.root or default_store_dir()
+    server = make_server(root, args.host, args.port, quiet=not args.verbose)
+    host, port = server.server_address[:2]
+    print(f"serving {root} at http://{host}:{port} (read-only; Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    from ...store import get_store
+
+    store = get_store(store_options(args))
+    for item in args.items:
+        uris = [item] if item.startswith(("sha1://", "sha1dir://")) else _entry_uris(args, item)
+        for uri in uris:
+            n = store.fetch(uri, progress=None)
+            print(f"{uri}\tfetched {n} bytes; complete in {store.own.path}")
+    return 0
+
+
+def _entry_uris(args, item: str) -> list[str]:
+    from ...sources.catalog import find_entry
+
+    cat = open_catalog_arg(args)
+    src = cat[find_entry(cat, item)]
+    uris = src.uris()
+    if not uris:
+        raise ContentNotFound(f"entry {item!r} names no sha1:// data "
+                              f"({src.metadata.get('unavailable', 'no URIs')})")
+    return uris
+
+
+def _cmd_cache(args) -> int:
+    from ...store import get_store
+
+    store = get_store(store_options(args))
+    blobs = store.own.cached_blobs()
+    total = sum(s for _, s, _ in blobs)
+    cap = store.config.cache_max
+    print(f"store: {store.own.path}")
+    print(f"cached (evictable) blobs: {len(blobs)}, {total / 1e9:.3f} GB; cap: "
+          f"{f'{cap / 1e9} GB' if cap else 'none'}")
+    if args.clear:
+        left = store.own.evict(0)
+        print(f"cleared; {left} bytes of cache left (added files are kept)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``add``, ``serve``, ``fetch`` and ``cache``."""
+    a = sub.add_parser("add", help="hash a local file, write its manifest and put it in the store")
+    a.add_argument("files", nargs="+")
+    a.add_argument("--link", nargs="?", const="hard", choices=["hard", "sym"],
+                   help="link instead of copying (hard link by default; 'sym' across filesystems)")
+    a.add_argument("--store", help="store root (default: $NPX2020_STORE or the user cache dir)")
+    a.set_defaults(func=_cmd_add)
+
+    s = sub.add_parser("serve", help="serve a store over HTTP (read-only, with Range)")
+    s.add_argument("root", nargs="?", help="store root (default: our store)")
+    s.add_argument("--port", type=port_number, default=8080, help="port (0: any free port; default 8080)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--verbose", action="store_true", help="log every request")
+    s.set_defaults(func=_cmd_serve)
+
+    f = sub.add_parser("fetch", help="download every byte of catalog entries (or sha1:// URIs) into the store")
+    f.add_argument("items", nargs="+", metavar="ID_OR_URI")
+    f.add_argument("--store")
+    f.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
+    f.set_defaults(func=_cmd_fetch)
+
+    c = sub.add_parser("cache", help="show (or --clear) the cache of our store")
+    c.add_argument("--clear", action="store_true", help="remove all cached blobs except added files")
+    c.add_argument("--store")
+    c.set_defaults(func=_cmd_cache)
