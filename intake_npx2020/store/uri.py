@@ -5,6 +5,10 @@ Forms accepted (see ``reference/kachery.md`` §1):
 * ``sha1://<40 hex>[/<label>][?manifest=<40 hex>]``
 * ``sha1://<40 hex>?chunkOf=<40 hex>~<start>~<end>``
 * ``sha1dir://<40 hex>[.<dirlabel>]/<path/inside/dir>``
+* kachery-cloud's ``sha1://<40 hex>?label=<quoted>[&location=/abs/path]`` (``location`` is taken verbatim, as
+  kachery-cloud writes it unquoted)
+* kachery 2's ``kachery:<zone>:sha1:<40 hex>[:<quoted label>]`` (an empty zone, ``kachery::sha1:…``, means
+  ``$KACHERY_ZONE`` or ``default`` when looked up)
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 import reprlib
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote
 
 from ..errors import InvalidObject, InvalidURI, NPXError
 
@@ -41,6 +45,10 @@ class ContentURI:
         ``(parent_sha1, start, end)`` when the URI names one chunk of a parent file.
     dirlabel : str
         The label after the dot of a ``sha1dir`` hash (cosmetic).
+    zone : str or None
+        The kachery 2 zone of a ``kachery:<zone>:sha1:…`` URI (``""`` for an empty zone); ``None`` otherwise.
+    location : str or None
+        kachery-cloud's ``location=``: an absolute path said to hold the file (used only after its sha1 is checked).
     """
 
     scheme: str
@@ -49,6 +57,8 @@ class ContentURI:
     manifest: str | None = None
     chunk_of: tuple[str, int, int] | None = None
     dirlabel: str = ""
+    zone: str | None = None
+    location: str | None = None
 
     def __str__(self) -> str:
         return format_uri(self)
@@ -97,6 +107,31 @@ def _query(query: str, uri: str) -> dict[str, list[str]]:
     return params
 
 
+def _split_location(query: str, uri: str) -> tuple[str, str | None]:
+    """Take ``location=`` out of a query verbatim (kachery-cloud writes the path unquoted), up to the next key."""
+    m = re.search(r"(?:^|&)location=", query)
+    if not m:
+        return query, None
+    rest = query[m.end():]
+    nxt = re.search(r"&(?:manifest|chunkOf|label)=", rest)
+    location = rest[:nxt.start()] if nxt else rest
+    if not location.startswith("/"):
+        raise InvalidURI(f"invalid URI {uri!r}: location must be an absolute path, got {location!r}")
+    return (query[:m.start()] + (rest[nxt.start():] if nxt else "")).lstrip("&"), location
+
+
+def _parse_kachery(uri: str) -> ContentURI:
+    """``kachery:<zone>:sha1:<40 hex>[:<label>]`` (kachery 2; the label is URL-quoted, so it has no ``:``)."""
+    parts = uri.split(":")
+    if len(parts) < 4 or parts[2] != "sha1":
+        raise InvalidURI(f"invalid URI {uri!r}: expected 'kachery:<zone>:sha1:<40 hex>[:<label>]'")
+    if not re.fullmatch(r"[A-Za-z0-9._-]*", parts[1]):
+        raise InvalidURI(f"invalid URI {uri!r}: zone {parts[1]!r} may hold only letters, digits, '.', '_' and '-'")
+    sha1 = check_sha1(parts[3], f"hash in URI {uri!r}", InvalidURI)
+    label = _check_path(unquote(":".join(parts[4:])), uri)
+    return ContentURI("sha1", sha1, label, zone=parts[1])
+
+
 def _chunk_of(value: str, uri: str) -> tuple[str, int, int]:
     bits = value.split("~")
     if len(bits) != 3 or not all(_OFFSET.fullmatch(b) for b in bits[1:]):
@@ -116,7 +151,7 @@ def parse_uri(uri: str) -> ContentURI:
     Parameters
     ----------
     uri : str
-        ``sha1://…`` or ``sha1dir://…``.
+        ``sha1://…``, ``sha1dir://…`` or ``kachery:<zone>:sha1:…``.
 
     Returns
     -------
@@ -131,6 +166,8 @@ def parse_uri(uri: str) -> ContentURI:
         return uri
     if not isinstance(uri, str):
         raise InvalidURI(f"a content URI must be a string, got {type(uri).__name__} {uri!r}")
+    if uri.startswith("kachery:"):
+        return _parse_kachery(uri)
     scheme, sep, rest = uri.partition("://")
     if not sep:
         raise InvalidURI(f"invalid URI {uri!r}: expected 'sha1://<40 hex>…' or 'sha1dir://<40 hex>…'")
@@ -138,20 +175,21 @@ def parse_uri(uri: str) -> ContentURI:
         raise InvalidURI(f"invalid URI {uri!r}: unknown scheme {scheme + '://'!r}; expected 'sha1://' or 'sha1dir://'")
     left, _, query = rest.partition("?")
     head, _, path = left.partition("/")
+    query, location = _split_location(query, uri)
     params = _query(query, uri)
     dirlabel = ""
     if scheme == "sha1dir":
         head, _, dirlabel = head.partition(".")
         if not path:
             raise InvalidURI(f"invalid URI {uri!r}: a sha1dir URI needs a path after the hash")
-        if params:
+        if params or location:
             raise InvalidURI(f"invalid URI {uri!r}: sha1dir URIs take no query")
     check_sha1(head, f"hash in URI {uri!r}", InvalidURI)
     _check_path(path, uri)
     manifest = check_sha1(params["manifest"][-1], f"manifest in URI {uri!r}", InvalidURI) if "manifest" in params else None
     chunk_of = _chunk_of(params["chunkOf"][-1], uri) if "chunkOf" in params else None
     label = path or (params.get("label", [""])[-1])
-    return ContentURI(scheme, head, label, manifest, chunk_of, dirlabel)
+    return ContentURI(scheme, head, label, manifest, chunk_of, dirlabel, location=location)
 
 
 def format_uri(
@@ -173,6 +211,8 @@ def format_uri(
     if obj.scheme == "sha1dir":
         head = obj.sha1 + (f".{obj.dirlabel}" if obj.dirlabel else "")
         return f"sha1dir://{head}/{obj.label}"
+    if obj.zone is not None and not (obj.manifest or obj.chunk_of or obj.location):
+        return f"kachery:{obj.zone}:sha1:{obj.sha1}" + (f":{quote(obj.label)}" if obj.label else "")
     out = f"sha1://{obj.sha1}"
     if obj.label:
         out += "/" + quote(obj.label, safe="/._-~+@:,")
@@ -182,6 +222,8 @@ def format_uri(
     if obj.chunk_of:
         parent, start, end = obj.chunk_of
         query.append(f"chunkOf={parent}~{start}~{end}")
+    if obj.location:
+        query.append(f"location={obj.location}")
     if query:
         out += "?" + "&".join(query)
     return out
