@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from intake_npx2020 import analysis as an
-from intake_npx2020.arrays import lazy_traces_of
 from intake_npx2020 import synth
+from intake_npx2020.arrays import lazy_traces_of
 
 FS = 30000.0
 DURATION = 20.0          # steps at 4, 8, 12 and 16 s: on 2-s bin edges
@@ -134,7 +134,8 @@ def test_noise_levels_known_answer(rec, detection):
     noise, _ = detection
     assert noise.dims == ("channel",) and noise.sizes["channel"] == 384
     n = 1 << 16
-    gain = np.sqrt(np.mean(an.filters.power_response(n, FS, 300.0, 6000.0, 3).astype(float) ** 2))   # σ factor of the filter
+    response = an.filters.power_response(n, FS, 300.0, 6000.0, 3).astype(float)
+    gain = np.sqrt(np.mean(response ** 2))             # σ factor of the filter
     expected = np.sqrt(rec.noise_sigma ** 2 + rec.params["common_noise"] ** 2) * gain
     ratio = noise.values / expected
     print(f"\nnoise estimate / truth: median {np.median(ratio):.3f}, range {ratio.min():.3f}–{ratio.max():.3f}")

@@ -26,7 +26,8 @@ def sampling_frequency(traces) -> float:
 def start_frame(traces, fs: float) -> int:
     """Frame index (time * fs) of the first row, so sample indices refer to the recording's time zero."""
     if "time" in traces.coords and traces.sizes["time"]:
-        return int(round(float(traces["time"][0]) * fs))  # one label: never materialise the whole axis
+        first = np.asarray(traces["time"][:1].values)    # one label: never materialise the whole axis
+        return int(round(float(first[0]) * fs))
     return 0
 
 
