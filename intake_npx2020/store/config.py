@@ -88,6 +88,8 @@ SETTINGS = (
     Setting("parallel", "NPX2020_PARALLEL", _number(int, 1, 256), 4, "concurrent chunk fetches"),
     Setting("use_kachery", "NPX2020_USE_KACHERY", _flag, True, "read existing kachery stores"),
     Setting("cache", "NPX2020_CACHE", _flag, True, "keep fetched chunks in our store"),
+    Setting("kachery_remote", "NPX2020_KACHERY", _flag, True,
+            "ask the live kachery services (KACHERY_GATEWAY_URL, KACHERY_BASE_URL) after stores and mirrors miss"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -155,7 +157,7 @@ class StoreConfig:
     """Everything a :class:`~intake_npx2020.store.Store` needs; small, hashable and picklable.
 
     Fields are the :data:`SETTINGS` (``store``, ``mirrors``, ``cache_max``, ``timeout``, ``retries``, ``parallel``,
-    ``cache``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the kachery stores found.
+    ``cache``, ``kachery_remote``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the kachery stores found.
     """
 
     store: str
@@ -166,6 +168,7 @@ class StoreConfig:
     retries: int = 4
     parallel: int = 4
     cache: bool = True
+    kachery_remote: bool = True
 
     @classmethod
     def from_options(cls, storage_options: dict | None = None) -> "StoreConfig":
