@@ -11,14 +11,17 @@ from helpers import CX_COLS, FaultServer, bin1_object, free_port, irregular_boun
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """No test sees the user's stores, mirrors or kachery dirs."""
+    """No test sees the user's stores, mirrors, kachery dirs or keys, or asks the live kachery services."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("NPX2020_STORE", str(tmp_path / "own-store"))
     for var in ("NPX2020_MIRRORS", "NPX2020_CACHE_MAX", "KACHERY_STORAGE_DIR", "KACHERY_OFFLINE_STORAGE_DIR",
-                "KACHERY_CLOUD_DIR", "KACHERY_DIR", "NPX2020_TIMEOUT", "NPX2020_RETRIES"):
+                "KACHERY_CLOUD_DIR", "KACHERY_DIR", "NPX2020_TIMEOUT", "NPX2020_RETRIES", "KACHERY_GATEWAY_URL",
+                "KACHERY_BASE_URL", "KACHERY_ZONE", "KACHERY_API_KEY", "KACHERY_CLOUD_CLIENT_ID",
+                "KACHERY_CLOUD_PRIVATE_KEY", "KACHERY_RESOURCE_URL"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NPX2020_KACHERY", "0")  # never the live kachery services; tests of them turn this on
     from intake_npx2020 import store
 
     store.forget_stores()
