@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..errors import ContentNotFound, FetchError
+from . import origins
 from .config import StoreConfig
 from .mirror import Mirror, PermanentError, TransientError
 
@@ -49,11 +50,15 @@ class Failover:
         ``count(stat_name, n=1)``: the store's statistics.
     where : callable
         A sentence naming the stores and mirrors searched, for error messages.
+    remotes : sequence, optional
+        Remote sources tried after the mirrors (the live kachery services), with the mirror's ``get`` and
+        ``url``; one with ``remembers_misses`` remembers its own misses (briefly), so they are not kept here.
     """
 
     def __init__(self, mirrors: Sequence[Mirror], config: StoreConfig, count: Callable[..., None],
-                 where: Callable[[], str]):
+                 where: Callable[[], str], remotes: Sequence = ()):
         self.mirrors = list(mirrors)
+        self.remotes = list(remotes)
         self.config = config
         self._count = count
         self._where = where
@@ -83,11 +88,11 @@ class Failover:
         FetchError
             When a mirror failed (errors, stalls, malformed or wrong bodies) and no other had the bytes.
         """
-        if not self.mirrors:
+        if not self.mirrors and not self.remotes:
             raise ContentNotFound(f"{uri}: blob {blob} is not in any local store and no mirror is configured. "
-                                  f"{self._where()}. {HOW_TO}")
+                                  f"{self._where()}. {HOW_TO} {origins.hint(uri, blob)}".rstrip())
         errors: list[str] = []
-        for mirror in self.mirrors:
+        for mirror in self.mirrors + self.remotes:
             sources = [parent_range] if parent_range is not None else []
             sources.append((blob, None, None))
             for src_sha1, s, e in sources:
@@ -100,7 +105,8 @@ class Failover:
         if errors:
             raise FetchError(f"{uri}: could not fetch {what}: " + "; ".join(errors[-6:]) +
                              ". The data was not used or cached. Retry later or try another mirror.")
-        raise ContentNotFound(f"{uri}: {what} is in no local store and on no mirror. {self._where()}. {HOW_TO}")
+        raise ContentNotFound(f"{uri}: {what} is in no local store and on no mirror. {self._where()}. {HOW_TO} "
+                              f"{origins.hint(uri, blob)}".rstrip())
 
     def _try(self, mirror: Mirror, sha1: str, s, e, size, expect: str, errors: list[str]) -> bytearray | None:
         for attempt in range(self.config.retries):
@@ -118,7 +124,8 @@ class Failover:
                 return None
             if body is None:
                 log.debug("%s: not on %s", sha1, mirror.base)
-                self._missing.add((mirror.base, sha1))
+                if not getattr(mirror, "remembers_misses", False):
+                    self._missing.add((mirror.base, sha1))
                 return None
             if body.sha1 == expect:
                 self._count("bytes_fetched", len(body.data))
