@@ -4,24 +4,68 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from ..errors import IntegrityError
+from ..errors import IntegrityError, InvalidObject, InvalidURI
 from ..store.engine import Store
 from ..store.uri import parse_uri
+from .fields import MAX_INDEX, finite, integer, rate
 
 _KEYS = ("raw", "raw_num_channels", "num_frames", "samplerate", "channel_ids", "channel_map", "channel_positions")
+#: Most interleaved columns a raw file may have (Neuropixels files have 385).
+MAX_RAW_CHANNELS = 65_536
 
 
-def _scalar(v, what: str) -> float:
-    arr = np.asarray(v, dtype=float).ravel()
-    if arr.size != 1:
-        raise ValueError(f"{what} must be a number, got {v!r}")
-    return float(arr[0])
+def _channel_ids(v, name: str) -> np.ndarray:
+    if not isinstance(v, (list, tuple, np.ndarray)) or len(v) == 0:
+        raise InvalidObject(f"{name}: channel_ids must be a non-empty list of integers")
+    ids = np.array([integer(c, f"{name}: channel_ids[{i}]", -MAX_INDEX, MAX_INDEX) for i, c in enumerate(v)],
+                   dtype=np.int64)
+    if len(np.unique(ids)) != len(ids):
+        raise InvalidObject(f"{name}: channel_ids has duplicates")
+    return ids
+
+
+def _per_channel(d: Mapping, key: str, ids: np.ndarray, name: str) -> list:
+    table = d[key]
+    if not isinstance(table, Mapping):
+        raise InvalidObject(f"{name}: {key} must be an object keyed by channel id, not {type(table).__name__}")
+    try:
+        return [table[str(i)] for i in ids]
+    except KeyError as err:
+        raise InvalidObject(f"{name}: channel {err} is missing from {key}") from None
+
+
+def _columns(d: Mapping, ids: np.ndarray, C: int, name: str) -> np.ndarray:
+    cols = [integer(v, f"{name}: channel_map[{i}]") for i, v in zip(ids, _per_channel(d, "channel_map", ids, name))]
+    bad = [(int(i), c) for i, c in zip(ids, cols) if not 0 <= c < C]
+    if bad:
+        raise InvalidObject(f"{name}: channel_map[{bad[0][0]}] = {bad[0][1]} points outside the {C} raw columns")
+    return np.array(cols, dtype=np.int64)
+
+
+def _locations(d: Mapping, ids: np.ndarray, name: str) -> np.ndarray:
+    out = []
+    for i, p in zip(ids, _per_channel(d, "channel_positions", ids, name)):
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise InvalidObject(f"{name}: channel_positions[{i}] must be [x, y], got {reprlib.repr(p)}")
+        out.append([finite(v, f"{name}: channel_positions[{i}]") for v in p])
+    return np.array(out, dtype=float).reshape(len(ids), 2)
+
+
+def _raw_uri(v, name: str) -> str:
+    if not isinstance(v, str):
+        raise InvalidObject(f"{name}: raw must be a sha1:// URI string, got {type(v).__name__}")
+    try:
+        parse_uri(v)
+    except InvalidURI as err:
+        raise InvalidObject(f"{name}: raw: {err}") from None
+    return v
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,34 +101,31 @@ class Bin1Recording:
 
     @classmethod
     def from_object(cls, obj: Mapping, name: str = "recording") -> "Bin1Recording":
-        """Validate a 2020 ``{"recording_format": "bin1", "data": {…}}`` mapping."""
+        """Validate a 2020 ``{"recording_format": "bin1", "data": {…}}`` mapping.
+
+        Raises
+        ------
+        InvalidObject
+            Naming the field: a missing key; a raw URI that does not parse; ``raw_num_channels`` not an
+            integer in ``[1, MAX_RAW_CHANNELS]``; ``num_frames`` not a non-negative integer (or a file of 2**63
+            bytes or more); a sampling rate not finite and positive; channel ids not distinct integers; a
+            channel map entry not an integer column of the raw file; a position not two finite numbers.
+        """
         if not isinstance(obj, Mapping) or obj.get("recording_format") != "bin1":
             fmt = obj.get("recording_format") if isinstance(obj, Mapping) else type(obj).__name__
-            raise ValueError(f"{name}: only recording_format 'bin1' is supported, got {fmt!r}")
-        d = obj.get("data") or {}
+            raise InvalidObject(f"{name}: only recording_format 'bin1' is supported, got {fmt!r}")
+        d = obj.get("data")
+        if not isinstance(d, Mapping):
+            raise InvalidObject(f"{name}: a bin1 object needs a 'data' object")
         missing = [k for k in _KEYS if k not in d]
         if missing:
-            raise ValueError(f"{name}: bin1 object lacks {missing}")
-        parse_uri(d["raw"])
-        C, N = int(d["raw_num_channels"]), int(d["num_frames"])
-        ids = np.asarray(d["channel_ids"])
-        if ids.dtype.kind == "f":
-            if not np.all(ids == np.round(ids)):
-                raise ValueError(f"{name}: channel_ids are not integers")
-            ids = ids.astype(np.int64)
-        try:
-            cols = np.array([int(d["channel_map"][str(i)]) for i in ids], dtype=np.int64)
-            locs = np.array([[float(v) for v in d["channel_positions"][str(i)]] for i in ids], dtype=float)
-        except KeyError as err:
-            raise ValueError(f"{name}: channel {err} is missing from channel_map or channel_positions") from err
-        if C <= 0 or N < 0 or len(ids) == 0:
-            raise ValueError(f"{name}: raw_num_channels={C}, num_frames={N}, {len(ids)} channels")
-        if cols.min() < 0 or cols.max() >= C:
-            raise ValueError(f"{name}: channel_map points outside the {C} raw columns")
-        if locs.shape != (len(ids), 2):
-            raise ValueError(f"{name}: channel_positions must be [x, y] per channel")
-        fs = _scalar(d["samplerate"], f"{name}: samplerate")
-        return cls(d["raw"], C, N, fs, ids, cols, locs, dict(obj))
+            raise InvalidObject(f"{name}: bin1 object lacks {missing}")
+        raw = _raw_uri(d["raw"], name)
+        C = integer(d["raw_num_channels"], f"{name}: raw_num_channels", 1, MAX_RAW_CHANNELS)
+        N = integer(d["num_frames"], f"{name}: num_frames", 0, (2**63 - 1) // (2 * C))
+        fs = rate(d["samplerate"], f"{name}: samplerate")
+        ids = _channel_ids(d["channel_ids"], name)
+        return cls(raw, C, N, fs, ids, _columns(d, ids, C, name), _locations(d, ids, name), dict(obj))
 
     @property
     def raw_sha1(self) -> str:
