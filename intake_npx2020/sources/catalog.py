@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from ..errors import CatalogError, EntryNotFound
 from ..formats.objects import leaves
 
 __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text",
-           "describe_entry"]
+           "describe_entry", "store_beside", "write_catalog_file"]
 
 #: The catalog of the 2020 collection, installed as package data.
 CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
@@ -204,6 +205,45 @@ def open_catalog(path: str | Path | None = None, storage_options: dict | None = 
     if storage_options:
         cat.apply_storage_options(storage_options)
     return cat
+
+
+def store_beside(store_dir: str | Path, catalog_path: str | Path) -> dict:
+    """``storage_options`` that make a catalog's entries read a local store *relative to the catalog file*.
+
+    The store is added as a read-only root (``read_roots``), so the directory holding both can be moved or
+    zipped, the entries read with no environment set, and the user's own store still caches what is fetched.
+    """
+    rel = os.path.relpath(Path(store_dir).resolve(), Path(catalog_path).resolve().parent)
+    return {"read_roots": ["{{ CATALOG_DIR }}/" + Path(rel).as_posix()]}
+
+
+def write_catalog_file(path: str | Path, sources: dict, metadata: dict | None = None, header: str = "") -> dict:
+    """Write an intake v1 catalog whose body is indented JSON (valid YAML; :func:`open_catalog` reads it fastest).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.yaml`` file (replaced atomically).
+    sources : dict
+        Entries by ID: ``{"driver": …, "args": …, "metadata": …}``.
+    metadata : dict, optional
+        The catalog's own metadata (``version`` 1 is added).
+    header : str
+        Comment lines written above the body (each prefixed with ``# ``).
+
+    Returns
+    -------
+    dict
+        The catalog as written.
+    """
+    catalog = {"metadata": {"version": 1, **(metadata or {})}, "sources": sources}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + json.dumps(catalog, indent=1) + "\n"
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return catalog
 
 
 def _driver_name(described: dict) -> str | None:

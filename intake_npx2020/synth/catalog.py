@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sources.catalog import store_beside, write_catalog_file
 from .probe import UV_PER_BIT
 from .result import SynthResult
 
@@ -20,7 +21,7 @@ def write_catalog(result: SynthResult, store_dir: str | Path, catalog_path: str 
     ----------
     result : SynthResult
     store_dir : path-like
-        Our own store root (``storage_options={"store": store_dir}``).
+        Store root receiving the files; the entries read it relative to the catalog file (``read_roots``).
     catalog_path : path-like
         YAML file to write (an existing file is replaced).
     name : str
@@ -35,15 +36,14 @@ def write_catalog(result: SynthResult, store_dir: str | Path, catalog_path: str 
     dict
         The catalog as written.
     """
-    import yaml
-
     uri = _add_files(result, store_dir)
-    catalog = {"metadata": {"version": 1, "description": "synthetic Neuropixels recordings (intake_npx2020.synth)"},
-               "sources": _sources(result, name, uri, chunk_seconds, metadata)}
-    catalog_path = Path(catalog_path)
-    catalog_path.parent.mkdir(parents=True, exist_ok=True)
-    catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False, default_flow_style=None, width=120))
-    return catalog
+    sources = _sources(result, name, uri, chunk_seconds, metadata)
+    for entry in sources.values():  # readable with no environment set, wherever the directory goes
+        entry["args"]["storage_options"] = store_beside(store_dir, catalog_path)
+    return write_catalog_file(catalog_path, sources,
+                              {"description": "synthetic Neuropixels recordings (intake_npx2020.synth)"},
+                              header=f"{name}: synthetic recording, ground truth and drift; bytes in "
+                                     f"{Path(store_dir).name}/ beside this file")
 
 
 def _add_files(result: SynthResult, store_dir: str | Path) -> dict[str, str]:
