@@ -21,6 +21,10 @@ __all__ = ["URLExpired", "URLReader", "url_expiry", "reuse_until", "DEFAULT_REUS
 DEFAULT_REUSE = 600.0
 
 
+class URLExpired(PermanentError):
+    """A presigned URL was refused (403 ``Request has expired``, or 400 from GCS): ask for a fresh one."""
+
+
 def url_expiry(url: str) -> float | None:
     """Epoch seconds at which a presigned URL stops working, or ``None`` if the URL does not say.
 
@@ -64,9 +68,12 @@ class URLReader(Mirror):
     def _request(self, url: str, headers: dict, dl, where: str):
         r = super()._request(url, headers, dl, where)
         if r.status_code in (400, 403):
-            text = " ".join(r.text[:160].split()) if r.status_code == 400 or len(r.content) < 4096 else ""
+            try:
+                text = " ".join(r.raw.read(2048).decode("utf-8", "replace").split())
+            except Exception:  # noqa: BLE001 - the body only decorates the message
+                text = ""
             r.close()
-            raise URLExpired(f"{where.split('?')[0]}: HTTP {r.status_code} {text}".strip())
+            raise URLExpired(f"{where.split('?')[0]}: HTTP {r.status_code} {text[:200]}".strip())
         return r
 
     def read(self, url: str, start: int | None = None, end: int | None = None,
