@@ -19,8 +19,10 @@ from .config import StoreConfig
 from .failover import Failover
 from .ingest import Added, sha1_of
 from .local import OwnStore, ReadRoot
+from .located import LocatedFiles
 from .manifest import Chunk, Manifest
 from .mirror import Mirror
+from .remotes import note_uri, remote_sources
 from .uri import ContentURI, parse_uri
 
 __all__ = ["Store", "Added", "get_store", "sha1_of"]
@@ -57,9 +59,11 @@ class Store:
     def __init__(self, config: StoreConfig | None = None):
         self.config = config or StoreConfig.from_options()
         self.own = OwnStore(self.config.store, self.config.cache_max)
-        self.roots = [self.own] + [ReadRoot(r) for r in self.config.read_roots]
+        self.located = LocatedFiles()  # files named by a URI's location=, once their sha1 is checked
+        self.roots = [self.own] + [ReadRoot(r) for r in self.config.read_roots] + [self.located]
         self.mirrors = [Mirror(m, self.config.timeout, self.config.parallel) for m in self.config.mirrors]
-        self.failover = Failover(self.mirrors, self.config, self._count, self._where)
+        self.remotes = remote_sources(self.config)  # tried after the mirrors
+        self.failover = Failover(self.mirrors, self.config, self._count, self._where, self.remotes)
         self._manifests: dict[str, Manifest] = {}
         self._inflight: dict[str, Future] = {}
         self._recent: OrderedDict[str, bytearray] = OrderedDict()  # cache=False: last verified chunks
@@ -86,7 +90,8 @@ class Store:
     def _where(self) -> str:
         roots = ", ".join(str(r.path) for r in self.roots)
         mirrors = ", ".join(m.base for m in self.mirrors) or "none configured (NPX2020_MIRRORS)"
-        return f"local stores searched: {roots}; mirrors: {mirrors}"
+        remote = "; ".join(r.describe() for r in self.remotes) or "live kachery lookups off (NPX2020_KACHERY=0)"
+        return f"local stores searched: {roots}; mirrors: {mirrors}; {remote}"
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -131,6 +136,8 @@ class Store:
     def resolve(self, uri: str | ContentURI) -> ContentURI:
         """Turn a ``sha1dir://`` URI into the ``sha1://`` URI of the file it names (its hash checked: 40 hex)."""
         u = parse_uri(uri)
+        if u.zone or u.location:
+            note_uri(self, u)
         if u.scheme != "sha1dir":
             return u
         h = dirobj.file_sha1(self.load_bytes(u.sha1, str(u)), u.sha1, u.label, str(u))
