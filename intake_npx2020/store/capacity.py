@@ -1,14 +1,14 @@
 """The cap on a store's cache, shared by every process that writes to the store.
 
 The bytes of evictable (unpinned) blobs are counted in ``locks/cache-bytes``, read and written under an exclusive
-``flock`` on that file. A writer reserves a blob's size there *before* renaming the blob into place, evicting
-least recently used blobs first when the reservation would pass the cap (down to 90 % of it). So whatever the
-number of processes, the blobs on disk total at most the cap plus the blobs whose writes were in flight at the
-last eviction (one chunk per writing thread).
+``flock`` on that file. A writer, its blob written and synced in ``tmp/``, takes the lock, adds the blob's size to
+the count (evicting least recently used blobs first, down to 90 % of the cap, if the sum would pass it), and
+renames the blob into place before letting go. So whatever the number of processes, the blobs in place total at
+most the cap, and the store at most the cap plus the writes still in ``tmp/`` (one chunk per writing thread).
 
-The count errs only high between evictions (a reservation whose write failed or was killed, a blob pinned after
-it was counted, a blob deleted by hand), which only makes an eviction come early; every eviction recounts from
-the disk. Pinning takes the same lock, so an eviction never removes a blob pinned while it runs.
+The count errs only high (a process killed between counting and renaming, a blob pinned after it was counted, a
+blob deleted by hand), which only makes an eviction come early; every eviction recounts from the disk. Pinning
+takes the same lock, so an eviction never removes a blob pinned while it runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 __all__ = ["CacheTally", "cached_blobs"]
 
@@ -69,8 +69,11 @@ class CacheTally:
         finally:
             os.close(fd)
 
-    def reserve(self, size: int, cap: int | None) -> bool:
-        """Count ``size`` more bytes, evicting first if the total would pass ``cap``; True if it evicted."""
+    def admit(self, size: int, cap: int | None, place: Callable[[], object]) -> bool:
+        """Count ``size`` more bytes and run ``place()`` (the rename that puts them in the store) under the lock.
+
+        Least recently used blobs are evicted first if the total would pass ``cap``. Returns True if it evicted.
+        """
         with self.exclusive() as fd:
             total = _read(fd)
             if total is None:
@@ -78,7 +81,8 @@ class CacheTally:
             evicted = bool(cap) and total + size > cap
             if evicted:
                 total = self._evict_locked(max(0, int(cap * 0.9) - size))
-            _write(fd, total + size)
+            _write(fd, total + size)  # before the rename: a kill in between leaves the count high, not low
+            place()
         return evicted
 
     def evict(self, target: int) -> int:

@@ -153,9 +153,9 @@ class OwnStore(ReadRoot):
         dest.parent.mkdir(parents=True, exist_ok=True)
         if pin:
             self.pin(sha1)
-        elif self.tally.reserve(size, self.cache_max):
+            os.replace(tmp, dest)
+        elif self.tally.admit(size, self.cache_max, lambda: os.replace(tmp, dest)):
             self.tmp.reclaim()
-        os.replace(tmp, dest)
         return str(dest)
 
     def put(self, sha1: str, data, pin: bool = False) -> str:
