@@ -3,6 +3,10 @@
 >>> import fsspec
 >>> fsspec.open("sha1://<h>/raw.bin?manifest=<m>").open().read(16)      # doctest: +SKIP
 
+Paths may also be kachery 2 URIs (``kachery:<zone>:sha1:<h>[:<label>]``) and kachery-cloud references
+(``sha1://<h>?label=…&location=/abs/path``), e.g. ``Sha1FileSystem().cat_file("kachery::sha1:<h>:raw.bin")``
+(``fsspec.open`` itself routes only ``scheme://`` paths).
+
 Storage options are those of :class:`~intake_npx2020.config.StoreConfig` (``store``, ``mirrors``, …);
 instances pickle by those options, so every dask worker opens the stores and mirrors itself.
 """
@@ -32,7 +36,7 @@ class Sha1FileSystem(AbstractFileSystem):
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
         path = str(path)
-        if "://" not in path:  # fsspec sometimes hands back a path without its scheme
+        if "://" not in path and not path.startswith("kachery:"):  # fsspec may hand back a path without scheme
             path = "sha1://" + path
         return format_uri(parse_uri(path))
 
