@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..extras import require
 from .blockwise import margin, per_chunk
 from .inputs import sampling_frequency, time_chunked
 from .params import FilterParams
@@ -26,7 +27,7 @@ def power_response(n: int, fs: float, freq_min: float, freq_max: float, order: i
     numpy.ndarray
         float32, ``n // 2 + 1`` values.
     """
-    import scipy.signal as ss
+    ss = require("scipy.signal", why="band-pass filtering")
 
     if freq_max and freq_max < fs / 2:
         sos = ss.butter(order, [freq_min, freq_max], btype="bandpass", fs=fs, output="sos")
@@ -64,7 +65,7 @@ def filter_block(block: np.ndarray, fp: FilterParams, group: int = 64) -> np.nda
     Channels go through the FFTs ``group`` at a time, so the FFT buffers stay small (20 % faster than all
     384 at once on a 2-core EPYC, and less memory traffic shared between worker processes).
     """
-    import scipy.fft as sf
+    sf = require("scipy.fft", why="band-pass filtering")
 
     block = np.asarray(block)
     n_t, n_c = block.shape

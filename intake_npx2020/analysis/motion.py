@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
 from .params import MotionParams
 from .raster import drift_raster
 
@@ -50,7 +51,7 @@ def _pairwise_shifts(h: np.ndarray, max_lag: int, horizon: int | None = None,
 
 def _smoothed(raster, mp: MotionParams) -> tuple[np.ndarray, float]:
     """The raster's values smoothed along depth (Gaussian σ ``smooth_um``), and its depth step (µm)."""
-    from scipy.ndimage import gaussian_filter1d
+    gaussian_filter1d = require("scipy.ndimage", why="motion estimation").gaussian_filter1d
 
     h = np.asarray(raster.values, dtype=float)
     step = float(np.diff(raster["depth"].values[:2])[0]) if raster.sizes["depth"] > 1 else mp.bin_um
@@ -84,7 +85,7 @@ def _solve(w: np.ndarray, shift: np.ndarray) -> np.ndarray:
 def _relative_to_first_bin(p: np.ndarray, w: np.ndarray, has: np.ndarray) -> np.ndarray:
     """``p`` minus its value at the first bin of each group of bins linked by compared pairs; NaN for bins
     linked to none (a lone bin with data is its own reference, so 0)."""
-    from scipy.sparse.csgraph import connected_components
+    connected_components = require("scipy.sparse.csgraph", why="motion estimation").connected_components
 
     connected = (w.sum(axis=1) > 0) | (has & (has.sum() == 1))
     _, group = connected_components(w > 0, directed=False)

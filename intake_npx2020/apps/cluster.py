@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from ..extras import require
+
 __all__ = ["WORKER_ENVIRON", "worker_environ", "local_cluster"]
 
 #: Environment set in a worker process before it starts (``distributed.nanny.pre-spawn-environ``).
@@ -64,7 +66,7 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1, **k
     """
     import os
 
-    from dask.distributed import LocalCluster
+    LocalCluster = require("dask.distributed", "analysis", "a LocalCluster").LocalCluster
 
     kwargs.setdefault("processes", True)
     with worker_environ():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..extras import require
 from ..sources.catalog import open_catalog
 
 __all__ = ["run_demo", "evaluate_detection", "drift_error"]
@@ -127,7 +128,7 @@ def _comparable(motion, truth) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _figure(path: Path, x, peaks, motion, truth, noise) -> None:
-    import matplotlib
+    matplotlib = require("matplotlib", why="the demo figure")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -245,7 +246,7 @@ def _analyse(x, truth, options: dict, scheduler: str, workers: int, progress, lo
 
     client = cluster = None
     if scheduler == "distributed":
-        from dask.distributed import Client
+        Client = require("dask.distributed", "analysis", "the demo's LocalCluster").Client
 
         from .cluster import local_cluster
 

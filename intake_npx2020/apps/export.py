@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..extras import require
+
 __all__ = ["export", "resolve_recording"]
 
 _MATLAB = """%% Load {name} exported by intake_npx2020 (int16, {nch} channels interleaved per frame)
@@ -132,8 +134,8 @@ def _write_dat(x, out: Path, meta: dict, progress) -> None:
 
 def _write_zarr(x, out: Path, meta: dict, progress) -> None:
     """A zarr (format 2) group in spikeinterface's layout, with xarray's ``_ARRAY_DIMENSIONS`` on each array."""
-    import numcodecs
-    import zarr
+    numcodecs = require("numcodecs", why="zarr export")
+    zarr = require("zarr", why="zarr export")
 
     from ..compat.probe import probegroup_dict
     from ..progress import progress_bar

@@ -25,21 +25,16 @@ import socket
 import threading
 from pathlib import Path
 
+from ..extras import require
+
 __all__ = ["intake_gui", "serve_viewer", "ViewerServer", "check_gui_deps"]
 
-_GUI_HINT = "pip install 'intake_npx2020[gui]'  (panel, holoviews, hvplot, datashader, bokeh)"
 
 
 def check_gui_deps() -> None:
     """Raise ``ImportError`` naming the ``[gui]`` extra when panel, HoloViews, hvplot or datashader is missing."""
-    missing = []
     for mod in ("panel", "holoviews", "hvplot", "datashader", "bokeh"):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(mod)
-    if missing:
-        raise ImportError(f"the viewer needs {', '.join(missing)}: {_GUI_HINT}")
+        require(mod, "gui", "the viewer")
 
 
 # ------------------------------------------------------------------------------------------------ intake GUI
@@ -226,13 +221,13 @@ def serve_viewer(catalog_path: str | Path | None = None, port: int = 0, address:
         The running server (``.stop()`` it) and its URL.
     """
     check_gui_deps()
-    from .viewer.app import ViewerApp, ViewerContext, warm_up
+    from .viewer.app import ViewerContext, viewer_session, warm_up
 
     threading.Thread(target=warm_up, name="npx2020-view-warm-up", daemon=True).start()
     ctx = ViewerContext.open(catalog_path, store)
     if not intake_gui_page:
         ctx.intake_gui_path = None
-    pages = {"/": lambda: ViewerApp(ctx).panel}
+    pages = {"/": lambda: viewer_session(ctx)}  # follows the link that opened the session
     if intake_gui_page:
         pages["/intake"] = lambda: intake_gui(ctx.catalog, name=ctx.name).main
     server = ViewerServer(pages, port=port, address=address).start()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
+
 __all__ = ["make_probe", "probegroup_dict"]
 
 
 def make_probe(locations: np.ndarray, channel_ids=None):
     """A 2-D ``Probe`` with 12 µm square contacts at ``locations`` (µm), wired 1:1 to the channels in order."""
-    from probeinterface import Probe
+    Probe = require("probeinterface", why="probe models").Probe
 
     locations = np.asarray(locations, dtype=float)
     probe = Probe(ndim=2, si_units="um")
@@ -22,7 +24,7 @@ def make_probe(locations: np.ndarray, channel_ids=None):
 
 def probegroup_dict(x, y) -> dict:
     """The JSON form of a one-probe ``ProbeGroup`` (as spikeinterface stores it in zarr attributes)."""
-    from probeinterface import ProbeGroup
+    ProbeGroup = require("probeinterface", why="probe models").ProbeGroup
 
     group = ProbeGroup()
     group.add_probe(make_probe(np.column_stack([x, y])))

@@ -7,12 +7,15 @@ A recording whose raw file is whole in a local store is opened with spikeinterfa
 from __future__ import annotations
 
 import numpy as np
-from spikeinterface.core import BaseRecording, BaseRecordingSegment, NumpySorting
 
 from ..arrays import LazyTraces
+from ..extras import require
 from ..formats import Bin1Recording
 from ..store.engine import get_store
 from .probe import make_probe
+
+_si = require("spikeinterface.core", why="the spikeinterface bridge")
+BaseRecording, BaseRecordingSegment, NumpySorting = _si.BaseRecording, _si.BaseRecordingSegment, _si.NumpySorting
 
 __all__ = ["NpxRecording", "to_recording", "to_sorting"]
 
@@ -69,7 +72,7 @@ def to_recording(spec: Bin1Recording, storage_options: dict | None = None, gain_
     path = get_store(storage_options).locate(spec.raw_sha1) if prefer_local_binary else None
     if path is None:
         return NpxRecording(spec.obj, storage_options, gain_to_uV)
-    from spikeinterface.core import read_binary
+    from spikeinterface.core import read_binary  # noqa: PLC0415 (already imported above)
 
     rec = read_binary(path, sampling_frequency=spec.sampling_frequency, num_channels=spec.raw_num_channels,
                       dtype="int16", time_axis=0, is_filtered=False)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import InvalidObject
+from ..extras import require
 
 __all__ = ["open_h5", "read_dataset"]
 
@@ -28,7 +29,7 @@ _MAX_RATIO = 1100
 @contextmanager
 def open_h5(data: bytes | bytearray, what: str):
     """The h5py ``File`` of ``data`` held in memory; any failure to parse it is an :class:`InvalidObject`."""
-    import h5py
+    h5py = require("h5py", why="h5_v1 sortings")
 
     try:
         f = h5py.File(io.BytesIO(bytes(data)), "r")
@@ -41,7 +42,7 @@ def open_h5(data: bytes | bytearray, what: str):
 
 
 def _walk(f, path: str, what: str):
-    import h5py
+    h5py = require("h5py", why="h5_v1 sortings")
 
     node = f
     for i, part in enumerate(path.split("/")):
@@ -59,7 +60,7 @@ def _walk(f, path: str, what: str):
 
 
 def _check_storage(ds, path: str, what: str, limit: int) -> None:
-    import h5py
+    h5py = require("h5py", why="h5_v1 sortings")
 
     dcpl = ds.id.get_create_plist()
     if ds.is_virtual or dcpl.get_layout() == h5py.h5d.VIRTUAL:

@@ -15,6 +15,7 @@ from intake.source.base import DataSource, Schema
 
 from .._version import __version__
 from ..errors import ContentNotFound
+from ..extras import require
 from ..formats import Bin1Recording, load_object, read_drift, read_sorting
 from ..formats.objects import leaves
 from ..store.engine import get_store
@@ -194,7 +195,7 @@ class SortingSource(_Base):
         return self.read()
 
     def to_dask(self):
-        import dask.dataframe as dd
+        dd = require("dask.dataframe", "dataframe", "a dask DataFrame of spikes")
 
         return dd.from_pandas(self.read(), npartitions=1)
 
@@ -268,6 +269,6 @@ class DriftSource(_Base):
         return self.read()
 
     def to_dask(self):
-        import dask.dataframe as dd
+        dd = require("dask.dataframe", "dataframe", "a dask DataFrame of spikes")
 
         return dd.from_pandas(self.read(), npartitions=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
 from .streams import S_NOISE, rng
 
 __all__ = ["Noise", "NOISE_BLOCK"]
@@ -20,7 +21,7 @@ class Noise:
     """
 
     def __init__(self, seed: int, num_channels: int, sigma: np.ndarray, common_sigma: float):
-        from scipy.special import ndtri
+        ndtri = require("scipy.special", "synth", "synthetic noise").ndtri
 
         self.seed, self.nc = seed, num_channels
         self.sigma = np.asarray(sigma, dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..extras import require
 
 __all__ = ["UV_PER_BIT", "probe_geometry"]
 
@@ -25,7 +26,8 @@ def probe_geometry(probe: str = "NP1") -> tuple[np.ndarray, int]:
     ConfigError
         For any other ``probe``.
     """
-    from probeinterface.neuropixels_tools import build_neuropixels_probe
+    build_neuropixels_probe = require("probeinterface.neuropixels_tools", "synth",
+                                      "synthetic probe geometry").build_neuropixels_probe
 
     if probe not in _PARTS:
         raise ConfigError(f"unknown probe {probe!r}; use one of {sorted(_PARTS)}")
