@@ -63,15 +63,19 @@ def _cmd_cache(args) -> int:
     from ...store import get_store
 
     store = get_store(store_options(args))
-    blobs = store.own.cached_blobs()
+    own = store.own
+    blobs = own.cached_blobs()
     total = sum(s for _, s, _ in blobs)
     cap = store.config.cache_max
-    print(f"store: {store.own.path}")
+    stale = own.tmp.leftovers()
+    print(f"store: {own.path}")
     print(f"cached (evictable) blobs: {len(blobs)}, {total / 1e9:.3f} GB; cap: "
           f"{f'{cap / 1e9} GB' if cap else 'none'}")
+    print(f"leftovers of interrupted writes: {len(stale)}, {sum(x.size for x in stale) / 1e6:.3f} MB; "
+          f"writes in progress: {max(0, own.tmp.in_flight() - len(stale))}")
     if args.clear:
-        left = store.own.evict(0)
-        print(f"cleared; {left} bytes of cache left (added files are kept)")
+        left, removed = own.clear()
+        print(f"cleared; {left} bytes of cache left (added files are kept); {len(removed)} leftovers removed")
     return 0
 
 
