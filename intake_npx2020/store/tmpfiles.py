@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 import uuid
 from contextlib import contextmanager
@@ -103,14 +104,16 @@ class TempArea:
                 st = p.lstat()
             except FileNotFoundError:
                 continue
+            if stat.S_ISDIR(st.st_mode):
+                continue  # not a write of ours (e.g. tmp/downloads/, resumable downloads kept on purpose)
             if _is_stale(p, name, st.st_mtime):
                 out.append(Leftover(p, st.st_size))
         return out
 
     def in_flight(self) -> int:
-        """Number of entries in ``tmp/``, leftovers included."""
+        """Number of writes in ``tmp/``, leftovers included."""
         try:
-            return len(os.listdir(self.path))
+            return sum(1 for e in os.scandir(self.path) if not e.is_dir(follow_symlinks=False))
         except FileNotFoundError:
             return 0
 
