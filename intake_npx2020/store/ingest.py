@@ -65,10 +65,10 @@ def fetch(store, uri, progress: bool | None = None) -> int:
 def put_bytes(own, data: bytes, pin: bool = True) -> str:
     """Store bytes in our store ``own`` (pinned by default); returns their sha1."""
     h = sha1_of(data)
-    if not own.locate(h):
+    if pin and own.pin(h):  # present once pinned: no eviction can take it from now on
+        return h
+    if pin or not own.locate(h):
         own.put(h, data, pin=pin)
-    elif pin:
-        own.pin(h)
     return h
 
 
@@ -118,10 +118,8 @@ def add_file(own, path: str | os.PathLike, link: str | None = None, label: str |
     manifest = None
     if st.st_size > MANIFEST_THRESHOLD:
         manifest = put_bytes(own, Manifest(st.st_size, h, tuple(chunks)).to_bytes(), pin=True)
-    new = not own.locate(h)
-    if not new:
-        own.pin(h)
-    else:
+    new = not own.pin(h)  # False: it was there, and pinned before any eviction could take it
+    if new:
         own.put_file(h, path, link)
         st2 = path.stat()
         if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
