@@ -119,7 +119,7 @@ class OwnStore(ReadRoot):
         d.mkdir(parents=True, exist_ok=True)
         with self.tally.exclusive():  # no eviction runs between the pin and the check
             (d / check_sha1(sha1)).touch()
-            return os.path.lexists(self.path / blob_relpath(sha1))
+            return os.path.isfile(self.path / blob_relpath(sha1))
 
     @contextmanager
     def lock(self, sha1: str):
