@@ -1,4 +1,4 @@
-"""A download in progress: ``tmp/downloads/<sha1>.part`` (the file, written piece by piece at its offsets) and
+"""A download in progress: ``tmp/downloads/<sha1>.part`` in our store (the file, written piece by piece at its offsets) and
 ``<sha1>.json`` (which pieces are written, with their sha1), so a download killed or cut off resumes where it
 stopped. A piece is recorded only after its bytes are on disk (``fdatasync``), and the state file is replaced
 atomically, so a recorded piece is always there; a piece written but not yet recorded is fetched again.
@@ -20,7 +20,8 @@ class Partial:
     Parameters
     ----------
     store_path : path-like
-        Our store's root (the files live in its ``tmp/downloads/``).
+        Our store's root (the files live in its ``tmp/downloads/``: a directory, which the reclaiming of
+        interrupted writes in ``tmp/`` leaves alone, so a partial download outlives the process that started it).
     sha1 : str
         The file's sha1 (checked by the caller: 40 lowercase hex).
     size : int
