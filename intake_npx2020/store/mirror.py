@@ -190,7 +190,7 @@ def _why(err: BaseException, dl: Deadline, where: str) -> str:
     if dl.fired:
         return (f"{where}: no complete response within its {dl.deadline - dl.start:.1f} s deadline "
                 f"({type(err).__name__})")
-    return f"{where}: {type(err).__name__}: {err}"
+    return f"{where}: {type(err).__name__}: {str(err)[:300]}"
 
 
 def _check_status(status: int, ranged: bool, where: str) -> None:
