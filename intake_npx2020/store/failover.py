@@ -37,6 +37,15 @@ def backoff(attempt: int) -> float:
     return min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random())
 
 
+def summarize_errors(errors: list[str], keep: int = 6) -> str:
+    """Each distinct cause once, in the order first seen, with how many attempts it ended (the last ``keep``)."""
+    counts: dict[str, int] = {}
+    for e in errors:
+        counts[e] = counts.get(e, 0) + 1
+    parts = [f"{e} ({n} attempts)" if n > 1 else e for e, n in counts.items()]
+    return "; ".join(parts[-keep:])
+
+
 class Failover:
     """Fetch a blob (or a byte range of its parent file) from the first source that returns the right bytes.
 
@@ -103,7 +112,7 @@ class Failover:
                     return data
         what = f"bytes {parent_range[1]}-{parent_range[2] - 1} (chunk {blob})" if parent_range else f"blob {blob}"
         if errors:
-            raise FetchError(f"{uri}: could not fetch {what}: " + "; ".join(errors[-6:]) +
+            raise FetchError(f"{uri}: could not fetch {what}: " + summarize_errors(errors) +
                              ". The data was not used or cached. Retry later or try another mirror.")
         raise ContentNotFound(f"{uri}: {what} is in no local store and on no mirror. {self._where()}. {HOW_TO} "
                               f"{origins.hint(uri, blob)}".rstrip())
