@@ -157,7 +157,8 @@ class StoreConfig:
     """Everything a :class:`~intake_npx2020.store.Store` needs; small, hashable and picklable.
 
     Fields are the :data:`SETTINGS` (``store``, ``mirrors``, ``cache_max``, ``timeout``, ``retries``, ``parallel``,
-    ``cache``, ``kachery_remote``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the kachery stores found.
+    ``cache``, ``kachery_remote``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the
+    kachery stores found.
     """
 
     store: str
