@@ -148,7 +148,10 @@ def download(store, u: ContentURI, size: int, origins: list[Origin], expect: lis
     """
     from ..progress import progress_bar
 
-    bounds = [(c.start, c.end) for c in expect] if expect else [(a, min(a + piece, size)) for a in range(0, size, piece)]
+    if expect:
+        bounds = [(c.start, c.end) for c in expect]
+    else:
+        bounds = [(a, min(a + piece, size)) for a in range(0, size, piece)]
     part = Partial(store.own.path, u.sha1, size, bounds)
     reader = OriginReader(store.config.timeout, store.config.parallel)
     sources = [_Pieces(s, u.sha1) for s in store.mirrors + store.remotes] + [_OriginPieces(o, reader) for o in origins]

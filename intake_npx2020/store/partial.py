@@ -1,6 +1,6 @@
-"""A download in progress: ``tmp/downloads/<sha1>.part`` in our store (the file, written piece by piece at its offsets) and
-``<sha1>.json`` (which pieces are written, with their sha1), so a download killed or cut off resumes where it
-stopped. A piece is recorded only after its bytes are on disk (``fdatasync``), and the state file is replaced
+"""A download in progress: ``tmp/downloads/<sha1>.part`` in our store (the file, written piece by piece at its
+offsets) and ``<sha1>.json`` (which pieces are written, with their sha1), so a download killed or cut off resumes
+where it stopped. A piece is recorded only after its bytes are on disk (``fdatasync``), and the state file is replaced
 atomically, so a recorded piece is always there; a piece written but not yet recorded is fetched again.
 """
 
