@@ -19,6 +19,7 @@ from ..extras import require
 from ..formats import Bin1Recording, load_object, read_drift, read_sorting
 from ..formats.objects import leaves
 from ..store.engine import get_store
+from .fetching import register_sources
 
 __all__ = ["RecordingSource", "SortingSource", "DriftSource"]
 
@@ -45,7 +46,8 @@ class _Base(DataSource):
     def uris(self) -> list[str]:
         """The ``sha1://`` URIs of every file this entry reads (for ``npx2020 fetch``)."""
         data_args = {k: v for k, v in self._captured_init_kwargs.items() if k not in ("metadata", "storage_options")}
-        return [v for v in leaves(data_args) if isinstance(v, str) and v.startswith(("sha1://", "sha1dir://"))]
+        schemes = ("sha1://", "sha1dir://", "kachery:")
+        return [v for v in leaves(data_args) if isinstance(v, str) and v.startswith(schemes)]
 
 
 class RecordingSource(_Base):
@@ -81,6 +83,7 @@ class RecordingSource(_Base):
         if self._spec is None:
             obj = load_object(self.recording, self.store, f"recording {self.label}")
             self._spec = Bin1Recording.from_object(obj, f"recording {self.label}")
+            register_sources(self)  # "not found" errors about its raw file name metadata.sources
         return self._spec
 
     @property
