@@ -37,26 +37,32 @@ def _cmd_serve(args) -> int:
 
 def _cmd_fetch(args) -> int:
     from ...store import get_store
+    from ...store.download import fetch
 
     store = get_store(store_options(args))
+    progress = False if args.no_progress else None
     for item in args.items:
-        uris = [item] if item.startswith(("sha1://", "sha1dir://")) else _entry_uris(args, item)
-        for uri in uris:
-            n = store.fetch(uri, progress=None)
-            print(f"{uri}\tfetched {n} bytes; complete in {store.own.path}")
+        if item.startswith(("sha1://", "sha1dir://", "kachery:")):
+            f = fetch(store, item, progress=progress, discard_partial=args.discard_partial)
+            said = f"fetched {f.nbytes} bytes from {f.source}" if f.nbytes else f"nothing to fetch ({f.source})"
+            print(f"{f.uri}\t{said}; complete in {store.own.path}")
+        else:
+            for line in _fetch_entry(args, item, store if args.store else None, progress):
+                print(line)
     return 0
 
 
-def _entry_uris(args, item: str) -> list[str]:
+def _fetch_entry(args, item: str, store, progress) -> list[str]:
     from ...sources.catalog import find_entry
+    from ...sources.fetching import fetch_entry
 
     cat = open_catalog_arg(args)
-    src = cat[find_entry(cat, item)]
-    uris = src.uris()
-    if not uris:
+    name = find_entry(cat, item)
+    src = cat[name]
+    if not src.uris():
         raise ContentNotFound(f"entry {item!r} names no sha1:// data "
                               f"({src.metadata.get('unavailable', 'no URIs')})")
-    return uris
+    return fetch_entry(cat, name, store, progress, args.discard_partial)
 
 
 def _cmd_cache(args) -> int:
@@ -95,10 +101,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--verbose", action="store_true", help="log every request")
     s.set_defaults(func=_cmd_serve)
 
-    f = sub.add_parser("fetch", help="download every byte of catalog entries (or sha1:// URIs) into the store")
+    f = sub.add_parser("fetch", help="download every byte of catalog entries (or sha1:// URIs) into the store: from "
+                       "stores, mirrors, live kachery, then the entry's original sources; resumable, verified")
     f.add_argument("items", nargs="+", metavar="ID_OR_URI")
     f.add_argument("--store")
     f.add_argument("--catalog", help="catalog YAML (default: the 2020 collection)")
+    f.add_argument("--discard-partial", action="store_true",
+                   help="remove the partial download when a download fails or its bytes are not the catalog's "
+                        "file (default: keep it, and a rerun resumes)")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar")
     f.set_defaults(func=_cmd_fetch)
 
     c = sub.add_parser("cache", help="show (or --clear) the cache of our store")
