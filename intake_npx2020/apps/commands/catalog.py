@@ -55,7 +55,10 @@ def _cmd_info(args) -> int:
     driver = d.get("plugin") or d.get("driver")
     out = {"id": name, "driver": driver[0] if isinstance(driver, list) else driver,
            "description": d.get("description"),
-           "metadata": {k: v for k, v in (d.get("metadata") or {}).items() if k != "catalog_dir"}}
+           "metadata": {k: v for k, v in (d.get("metadata") or {}).items() if k not in ("catalog_dir", "sources")}}
+    sources = (d.get("metadata") or {}).get("sources")
+    if sources:  # where the original file can be had: `npx2020 fetch ID` downloads and verifies it from there
+        out["sources"] = sources
     src = cat[name]
     if getattr(src, "container", None) == "xarray":
         s = src.spec
