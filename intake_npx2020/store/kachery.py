@@ -155,6 +155,7 @@ class KacheryRemote:
         self._miss: dict[str, float] = {}
         self._down: dict[str, tuple[float, str]] = {}
         self._zones: dict[str, str] = {}
+        self._asking: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -187,7 +188,16 @@ class KacheryRemote:
             self._miss.pop(sha1, None)
 
     def lookup(self, sha1: str) -> Found | None:
-        """Where ``sha1`` is, from the cache or by asking the services in order; ``None`` if neither has it."""
+        """Where ``sha1`` is, from the cache or by asking the services in order; ``None`` if neither has it.
+
+        Concurrent lookups of one sha1 (the chunks of a read) ask once: the others wait for that answer.
+        """
+        with self._lock:
+            one = self._asking.setdefault(sha1, threading.Lock())
+        with one:
+            return self._lookup(sha1)
+
+    def _lookup(self, sha1: str) -> Found | None:
         now = time.time()
         with self._lock:
             found = self._found.get(sha1)
