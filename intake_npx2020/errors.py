@@ -48,3 +48,7 @@ class MissingExtra(NPXError, ImportError):
 
 class CatalogError(NPXError, ValueError):
     """A catalog file is missing, malformed, or names a driver that is not installed."""
+
+
+class InvalidArgument(NPXError, ValueError):
+    """A call's argument is impossible (frames out of range or reversed, fractional frames, unknown channel ids)."""

@@ -62,3 +62,29 @@ def test_load_sorting(tmp_path):
     assert s.get_unit_ids() == [3, 8]
     np.testing.assert_array_equal(s.get_unit_spike_train(8), [5, 30, 40])
     np.testing.assert_array_equal(s.get_unit_spike_train(unit_id=8, start_frame=6, end_frame=40), [30])
+
+
+@pytest.mark.parametrize("start,end,match", [
+    (250, 100, "start_frame 250 is after end_frame 100"),
+    (1.5, 10, "not a whole number"),
+    (0, 10.25, "not a whole number"),
+    ("0", 10, "whole number"),
+    (True, 10, "whole number"),
+    (-1, 10, "outside"),
+    (0, 90_001, "outside"),
+])
+def test_frame_arguments_are_checked(cat, start, end, match):
+    from intake_npx2020.errors import InvalidArgument
+
+    r = load_recording("rec-10s", catalog=cat[0])
+    with pytest.raises(InvalidArgument, match=match):
+        r.get_traces(channel_ids=[0], start_frame=start, end_frame=end)
+
+
+def test_integral_frames_of_any_numeric_type(cat):
+    c, raw = cat
+    r = load_recording("rec-10s", catalog=c)
+    for start, end in [(np.int64(5), np.int32(9)), (5.0, 9.0), (np.float32(5), None)]:
+        tr = r.get_traces(channel_ids=[0], start_frame=start, end_frame=end)
+        stop = 90_000 if end is None else int(end)
+        np.testing.assert_array_equal(tr[0], raw[5:stop, CX_COLS[0]])

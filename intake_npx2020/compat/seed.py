@@ -5,11 +5,40 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import to_xarray
+from ..errors import InvalidArgument
 from ..formats import Bin1Recording, SpikeArrays
 from ..store import get_store
 from ..tables import spike_trains, spikes_frame
 
 __all__ = ["Recording", "Sorting"]
+
+
+def _frame(value, default: int, name: str, label: str) -> int:
+    if value is None:
+        return default
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise InvalidArgument(f"{name} must be a whole number of frames, got {value!r} ({label})")
+    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        raise InvalidArgument(f"{name} {value!r} is not a whole number of frames; frames are refused, not rounded "
+                              f"({label})")
+    return int(value)
+
+
+def frame_range(start_frame, end_frame, num_frames: int, label: str = "recording") -> tuple[int, int]:
+    """``[start, end)`` checked against a recording of ``num_frames`` frames (``None``: its start / its end).
+
+    Raises
+    ------
+    InvalidArgument
+        Fractional or non-numeric frames, a start after the end, or frames outside ``[0, num_frames]``.
+    """
+    start = _frame(start_frame, 0, "start_frame", label)
+    end = _frame(end_frame, num_frames, "end_frame", label)
+    if start > end:
+        raise InvalidArgument(f"start_frame {start} is after end_frame {end} ({label})")
+    if start < 0 or end > num_frames:
+        raise InvalidArgument(f"frames [{start}, {end}) are outside {label}, which has frames [0, {num_frames})")
+    return start, end
 
 
 class Recording:
@@ -60,12 +89,11 @@ class Recording:
         try:
             return np.array([lookup[int(c)] for c in np.atleast_1d(channel_ids)])
         except KeyError as err:
-            raise ValueError(f"channel id {err} is not in {self.label}") from err
+            raise InvalidArgument(f"channel id {err} is not in {self.label}") from err
 
     def get_traces(self, channel_ids=None, start_frame: int | None = None, end_frame: int | None = None) -> np.ndarray:
         """Raw int16 traces, shape ``(channels, frames)`` (the 2020 orientation)."""
-        start = 0 if start_frame is None else int(start_frame)
-        end = self.spec.num_frames if end_frame is None else int(end_frame)
+        start, end = frame_range(start_frame, end_frame, self.spec.num_frames, self.label)
         idx = self._indices(channel_ids)
         block = self.spec.read(get_store(self.storage_options), start, end, None if isinstance(idx, slice) else idx)
         return block.T

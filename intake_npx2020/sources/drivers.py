@@ -97,6 +97,11 @@ class RecordingSource(_Base):
                       extra_metadata={"sampling_frequency": s.sampling_frequency, "num_channels": s.num_channels,
                                       "chunk_frames": self.chunk_frames, "uri": s.raw})
 
+    def uris(self) -> list[str]:
+        """The raw file's URI, after the object's own URI when the entry names the object by URI."""
+        own = [self.recording] if isinstance(self.recording, str) else []
+        return own + [self.spec.raw]
+
     def to_dask(self):
         """The whole recording, lazily: ``xarray.DataArray`` backed by one dask task per chunk."""
         from ..arrays import to_xarray
