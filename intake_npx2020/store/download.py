@@ -106,8 +106,9 @@ def _pull(src, part: Partial, expect: dict[int, str], workers: int, retries: int
                 f.cancel()
 
 
-def _verify_and_admit(store, part: Partial, progress: bool | None, discard: bool) -> str:
-    """Hash the whole partial file; admit it (pinned) with its manifest if it is the file, else refuse."""
+def _verify_and_admit(store, part: Partial, progress: bool | None, discard: bool, known: str | None) -> str:
+    """Hash the whole partial file; admit it (pinned) with its manifest (``known``, else a new one) if it is the
+    file, else refuse."""
     part.close()
     got, chunks = ingest.hash_file(part.path, progress)
     if got != part.sha1:
@@ -115,7 +116,10 @@ def _verify_and_admit(store, part: Partial, progress: bool | None, discard: bool
                 if not discard else f"the {part.discard()}-byte partial download was removed")
         raise IntegrityError(f"the downloaded bytes hash to {got}, not to the catalog's {part.sha1}: the source's "
                              f"file is not the catalog's file. Nothing was admitted; {kept}")
-    manifest = ingest.put_bytes(store.own, Manifest(part.size, got, tuple(chunks)).to_bytes(), pin=True)
+    if known and store.own.pin(known):
+        manifest = known
+    else:
+        manifest = ingest.put_bytes(store.own, Manifest(part.size, got, tuple(chunks)).to_bytes(), pin=True)
     store.own.put_file(got, part.path, link="hard")
     part.discard()
     return manifest
@@ -163,7 +167,7 @@ def download(store, u: ContentURI, size: int, origins: list[Origin], expect: lis
             used, errors = _run(part, sources, {c.start: c.sha1 for c in expect or ()}, store.config, bar)
         if part.todo():
             _failed(part, u, errors, discard_partial)
-        manifest = _verify_and_admit(store, part, progress, discard_partial)
+        manifest = _verify_and_admit(store, part, progress, discard_partial, u.manifest if expect else None)
     return Fetched(str(u), size - resumed, used, manifest)
 
 
