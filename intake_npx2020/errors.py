@@ -52,3 +52,10 @@ class CatalogError(NPXError, ValueError):
 
 class InvalidArgument(NPXError, ValueError):
     """A call's argument is impossible (frames out of range or reversed, fractional frames, unknown channel ids)."""
+
+
+class UnknownUnit(NPXError, KeyError):
+    """A sorting has no unit with that id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import NPXError
 from ..extras import require
 from ..sources.catalog import open_catalog
 
@@ -36,7 +37,7 @@ def _serve(root: Path):
     try:
         line = proc.stdout.readline()
         if "serving" not in line:
-            raise RuntimeError(f"npx2020 serve did not start: {line}{proc.stderr.read()}")
+            raise NPXError(f"npx2020 serve did not start: {line}{proc.stderr.read()}")
         yield line.split(" at ")[1].split()[0]
     finally:
         proc.terminate()

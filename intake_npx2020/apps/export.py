@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidArgument
 from ..extras import require
 
 __all__ = ["export", "resolve_recording"]
@@ -40,9 +41,9 @@ def resolve_recording(entry_or_id, catalog=None):
         cat = open_catalog() if catalog is None else catalog
         src = cat[find_entry(cat, entry_or_id, "recording")]
         if not isinstance(src, RecordingSource):
-            raise ValueError(f"{entry_or_id!r} is not a recording entry")
+            raise InvalidArgument(f"{entry_or_id!r} is not a recording entry")
         return src
-    raise TypeError(f"expected a recording entry or its ID, not {type(entry_or_id).__name__}")
+    raise InvalidArgument(f"expected a recording entry or its ID, not {type(entry_or_id).__name__}")
 
 
 def _window(x, start: float | None, end: float | None, channels):
@@ -51,13 +52,13 @@ def _window(x, start: float | None, end: float | None, channels):
     f0 = 0 if start is None else int(round(start * fs))
     f1 = n if end is None else int(round(end * fs))
     if not 0 <= f0 < f1 <= n:
-        raise ValueError(f"window [{start}, {end}) s is outside the recording (0 to {n / fs:.3f} s)")
+        raise InvalidArgument(f"window [{start}, {end}) s is outside the recording (0 to {n / fs:.3f} s)")
     x = x.isel(time=slice(f0, f1))
     if channels is not None:
         ids = list(x["channel"].values)
         missing = [c for c in channels if c not in ids]
         if missing:
-            raise ValueError(f"channel ids {missing} are not in the recording (ids {ids[0]}…{ids[-1]})")
+            raise InvalidArgument(f"channel ids {missing} are not in the recording (ids {ids[0]}…{ids[-1]})")
         x = x.isel(channel=[ids.index(c) for c in channels])
     return x, f0
 
@@ -89,7 +90,7 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
         ``path``, ``bytes`` (uncompressed), ``stored_bytes``, ``compression_ratio``.
     """
     if format not in ("dat", "zarr"):
-        raise ValueError(f"format must be 'dat' or 'zarr', not {format!r}")
+        raise InvalidArgument(f"format must be 'dat' or 'zarr', not {format!r}")
     src = resolve_recording(entry_or_id, catalog)
     x, f0 = _window(src.to_dask(), start, end, channels)
     path = Path(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import to_xarray
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, UnknownUnit
 from ..formats import Bin1Recording, SpikeArrays
 from ..store import get_store
 from ..tables import spike_trains, spikes_frame
@@ -123,7 +123,7 @@ class Sorting:
         if self._trains is None:
             self._trains = spike_trains(self.spikes)
         if int(unit_id) not in self._trains:
-            raise KeyError(f"sorting {self.label} has no unit {unit_id!r}")
+            raise UnknownUnit(f"sorting {self.label} has no unit {unit_id!r}")
         st = self._trains[int(unit_id)]
         lo = 0 if start_frame is None else np.searchsorted(st, start_frame)
         hi = len(st) if end_frame is None else np.searchsorted(st, end_frame)

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..errors import IntegrityError, InvalidObject, InvalidURI
+from ..errors import IntegrityError, InvalidArgument, InvalidObject, InvalidURI
 from ..store.engine import Store
 from ..store.uri import parse_uri
 from .fields import MAX_INDEX, finite, integer, rate
@@ -170,7 +170,7 @@ class Bin1Recording:
     def read(self, store: Store, start: int, stop: int, channels=None) -> np.ndarray:
         """Frames ``[start, stop)`` as int16 ``(frames, channels)``; ``channels`` indexes ``channel_ids``."""
         if not (0 <= start <= stop <= self.num_frames):
-            raise ValueError(f"frames [{start}, {stop}) are outside recording {self.raw} of {self.num_frames} frames")
+            raise InvalidArgument(f"frames [{start}, {stop}) are outside recording {self.raw} of {self.num_frames} frames")
         block = np.empty((stop - start, self.raw_num_channels), dtype="<i2")
         if stop > start:
             store.read_into(self.raw, start * 2 * self.raw_num_channels, memoryview(block).cast("B"))

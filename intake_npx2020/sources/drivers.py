@@ -14,7 +14,7 @@ import numpy as np
 from intake.source.base import DataSource, Schema
 
 from .._version import __version__
-from ..errors import ContentNotFound
+from ..errors import ContentNotFound, InvalidArgument, UnknownUnit
 from ..extras import require
 from ..formats import Bin1Recording, load_object, read_drift, read_sorting
 from ..formats.objects import leaves
@@ -74,7 +74,7 @@ class RecordingSource(_Base):
         self.recording = recording
         self.chunk_seconds = float(chunk_seconds)  # intake templates hand arguments over as strings
         if not self.chunk_seconds > 0:
-            raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds!r}")
+            raise InvalidArgument(f"chunk_seconds must be positive, got {chunk_seconds!r}")
         self._spec: Bin1Recording | None = None
 
     @property
@@ -217,7 +217,7 @@ class SortingSource(_Base):
         """Sample indices of one unit's spikes (int64, sorted)."""
         a = self.arrays
         if unit_id not in set(a.unit_ids.tolist()):
-            raise KeyError(f"sorting {self.label} has no unit {unit_id!r}")
+            raise UnknownUnit(f"sorting {self.label} has no unit {unit_id!r}")
         return a.sample_index[a.unit_id == unit_id]
 
     def spike_trains(self) -> dict[int, np.ndarray]:

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ..errors import ContentNotFound, IntegrityError
+from ..errors import ContentNotFound, IntegrityError, InvalidArgument
 from . import dirobj, ingest
 from .config import StoreConfig
 from .failover import Failover
@@ -182,7 +182,7 @@ class Store:
         size = self.size(u)
         end = size if end is None else min(end, size)
         if start < 0 or start > size or end < start:
-            raise ValueError(f"byte range [{start}, {end}) is outside {u} of {size} bytes")
+            raise InvalidArgument(f"byte range [{start}, {end}) is outside {u} of {size} bytes")
         out = bytearray(end - start)
         self.read_into(u, start, memoryview(out))
         return out
@@ -195,7 +195,7 @@ class Store:
         if u.chunk_of:
             parent, s, e = u.chunk_of
             if end > e - s:
-                raise ValueError(f"byte range [{start}, {end}) is outside chunk {u} of {e - s} bytes")
+                raise InvalidArgument(f"byte range [{start}, {end}) is outside chunk {u} of {e - s} bytes")
             chunk = Chunk(s, e, u.sha1)
             self._read_chunk_into(parent, chunk, start, end, out, str(u))
             return
@@ -209,12 +209,12 @@ class Store:
         if not u.manifest:
             data = self.load_bytes(u.sha1, str(u))
             if end > len(data):
-                raise ValueError(f"byte range [{start}, {end}) is outside {u} of {len(data)} bytes")
+                raise InvalidArgument(f"byte range [{start}, {end}) is outside {u} of {len(data)} bytes")
             out[:] = data[start:end]
             return
         m = self.manifest(u.manifest, u.sha1, str(u))
         if end > m.size:
-            raise ValueError(f"byte range [{start}, {end}) is outside {u} of {m.size} bytes")
+            raise InvalidArgument(f"byte range [{start}, {end}) is outside {u} of {m.size} bytes")
         chunks = m.chunks_for(start, end)
         jobs = []
         for c in chunks:

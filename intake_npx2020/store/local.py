@@ -15,7 +15,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import StoreFullError
+from ..errors import InvalidArgument, StoreFullError
 from .capacity import CacheTally, cached_blobs
 from .tmpfiles import Leftover, TempArea
 from .uri import check_sha1
@@ -170,7 +170,7 @@ class OwnStore(ReadRoot):
     def put_file(self, sha1: str, src: str | os.PathLike, link: str | None = None) -> str:
         """Place an existing file as blob ``sha1`` (pinned): ``link`` is ``None`` (copy), ``"hard"`` or ``"sym"``."""
         if link not in (None, "hard", "sym"):
-            raise ValueError(f"link must be None, 'hard' or 'sym', not {link!r}")
+            raise InvalidArgument(f"link must be None, 'hard' or 'sym', not {link!r}")
         with self._tmpfile(sha1) as entry:
             if link == "hard":
                 os.link(src, entry.path)
