@@ -26,8 +26,6 @@ def _number(v, what: str) -> float | int:
         if v.size != 1:
             raise InvalidObject(f"{what} must be one number, got an array of shape {v.shape}")
         v = v.reshape(-1)[0]
-    if isinstance(v, (list, tuple)) and len(v) == 1:  # [30000.0], as some 2020 files store it
-        v = v[0]
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise InvalidObject(f"{what} must be a number, got {type(v).__name__} {reprlib.repr(v)}")
     return v

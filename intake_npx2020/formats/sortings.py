@@ -8,6 +8,7 @@ that is malformed or impossible is an :class:`~intake_npx2020.errors.InvalidObje
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ def read_sorting(sorting: Mapping | str, store: Store, name: str = "sorting",
     """
     obj = load_object(sorting, store, name)
     fmt = obj.get("sorting_format")
-    if fmt not in _READERS:
+    if not isinstance(fmt, str) or fmt not in _READERS:
         raise InvalidObject(f"{name}: sorting_format {fmt!r} is not supported (supported: {sorted(_READERS)})")
     if not isinstance(obj.get("data"), Mapping):
         raise InvalidObject(f"{name}: {fmt} object lacks a 'data' object")
@@ -158,7 +159,7 @@ def _units_table(store: Store, csv_uri: str, name: str):
 
     try:
         table = pd.read_csv(io.BytesIO(bytes(store.read(csv_uri))), sep=None, engine="python")
-    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+    except (ValueError, TypeError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError,
             RecursionError) as err:
         raise InvalidObject(f"{name}: units table {csv_uri} is not a readable table: {str(err)[:200]}") from None
     if "cluster_id" not in table.columns:
