@@ -59,3 +59,8 @@ class UnknownUnit(NPXError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidInputFile(InvalidObject):
+    """A file given to add (raw data, its metadata, a sorter's output) is unreadable or disagrees with itself or
+    with the recording; the message names the file and the field."""
