@@ -131,3 +131,20 @@ def test_bin1_hash_of_reference_object():
         "channel_positions": {"0": [43, 20], "1": [11, 20], "2": [59, 40], "3": [27, 40], "4": [43, 60],
                               "5": [11, 60], "6": [59, 80], "7": [27, 80]}}}
     assert Bin1Recording.from_object(obj).object_sha1 == "515932f62e037278617b47ed642237d0abf02e6b"
+
+
+@pytest.mark.parametrize("order", [[4, 1, 5, 0], [5, 4, 3, 2, 1, 0], [2, 0, 1]])
+def test_channel_map_applied_in_the_given_order(tmp_path, order):
+    """Channels come out in the object's order, whatever the raw columns (every fixture map is ascending)."""
+    raw = np.random.default_rng(3).integers(-1000, 1000, (500, 6), dtype=np.int16)
+    uri = put_file(tmp_path / "own-store", raw.tobytes(), [0, 1000, 6000])
+    ids = [10 + i for i in range(len(order))]
+    obj = {"recording_format": "bin1", "data": {
+        "raw": uri, "raw_num_channels": 6, "num_frames": 500, "samplerate": 30000, "channel_ids": ids,
+        "channel_map": {str(c): col for c, col in zip(ids, order)},
+        "channel_positions": {str(c): [0, 20 * i] for i, c in enumerate(ids)}}}
+    rec = Bin1Recording.from_object(obj)
+    store = get_store()
+    np.testing.assert_array_equal(rec.read(store, 0, 500), raw[:, order])
+    np.testing.assert_array_equal(rec.read(store, 7, 300, [2, 0]), raw[7:300][:, [order[2], order[0]]])
+    np.testing.assert_array_equal(rec.read(store, 5, 6, 1), raw[5:6, order[1]])

@@ -76,3 +76,24 @@ def test_dask_array_over_mirror(blob, serve_process, scheduler, tmp_path):
     expect = np.frombuffer(data[: nrows * ncols * itemsize], "<i2").reshape(nrows, ncols)
     got = arr.compute(scheduler=scheduler)
     np.testing.assert_array_equal(got, expect)
+
+
+def test_sha1dir_traversal_hash_refused_through_fsspec(tmp_path):
+    """A directory object naming a file by a path-like "hash" never opens a local file (issue 13)."""
+    import json
+
+    from helpers import write_blob
+
+    from intake_npx2020.errors import InvalidObject
+
+    own = tmp_path / "own-store"
+    (tmp_path / "secret.txt").write_bytes(b"secret")
+    d = {"files": {"a.txt": {"size": 6, "sha1": "./../../../../../../secret.txt"}}, "dirs": {}}
+    h = write_blob(own, json.dumps(d).encode())
+    fs = fsspec.filesystem("sha1", store=str(own))
+    with pytest.raises(InvalidObject, match="a.txt"):
+        fs.cat_file(f"sha1dir://{h}/a.txt")
+    with pytest.raises(InvalidObject):
+        fsspec.open(f"sha1dir://{h}/a.txt", store=str(own)).open().read()
+    with pytest.raises(InvalidObject):
+        fs.info(f"sha1dir://{h}/a.txt")

@@ -311,3 +311,79 @@ def test_streaming_without_cache(blob, tmp_path, serve_process):
     assert s.stats["chunks_fetched"] == len(m.chunks)  # each chunk fetched once, kept in memory meanwhile
     with pytest.raises(ValueError, match="cache=False"):
         s.fetch(uri)
+
+
+# -- pinned literals and checks that mutation testing found untested (issue 13) ----------------------------
+MANIFEST_0123456789 = (b'{"size":10,"sha1":"87acec17cd9dcd20a716cc2cf67417b71c8a7016","chunks":['
+                       b'{"start":0,"end":4,"sha1":"c4b5c86bd577da3d93fea7c89cba61c78b48e589"},'
+                       b'{"start":4,"end":10,"sha1":"df2983700ffecb52e6649f0cb3981b66537083a4"}]}')
+
+
+def test_manifest_serialisation_is_pinned():
+    """The bytes (and so the hash) of every manifest `add` writes: compact JSON, keys size, sha1, chunks."""
+    from faults import manifest_json
+
+    from intake_npx2020.store.manifest import Chunk, Manifest
+
+    d = b"0123456789"
+    m = Manifest(10, sha1(d), (Chunk(0, 4, sha1(d[:4])), Chunk(4, 10, sha1(d[4:]))))
+    assert m.to_bytes() == MANIFEST_0123456789 == manifest_json(d, [0, 4, 10])
+    assert m.hash == "db678af1ea5aa89e17b7013e6abb94f17d629b98" == sha1(MANIFEST_0123456789)
+    assert Manifest.from_bytes(MANIFEST_0123456789) == m
+
+
+def test_added_file_uri_and_manifest_are_pinned(tmp_path, monkeypatch):
+    """`add` of a known file above the manifest threshold writes the known manifest under the known path."""
+    from intake_npx2020.store import ingest
+
+    monkeypatch.setattr(ingest, "MANIFEST_THRESHOLD", 5)
+    monkeypatch.setattr(ingest, "CHUNK_SIZE", 4)
+    f = tmp_path / "digits.bin"
+    f.write_bytes(b"0123456789")
+    added = get_store().add_file(f, progress=False)
+    m = (b'{"size":10,"sha1":"87acec17cd9dcd20a716cc2cf67417b71c8a7016","chunks":['
+         b'{"start":0,"end":4,"sha1":"c4b5c86bd577da3d93fea7c89cba61c78b48e589"},'
+         b'{"start":4,"end":8,"sha1":"' + sha1(b"4567").encode() + b'"},'
+         b'{"start":8,"end":10,"sha1":"' + sha1(b"89").encode() + b'"}]}')
+    assert added.uri == f"sha1://87acec17cd9dcd20a716cc2cf67417b71c8a7016/digits.bin?manifest={sha1(m)}"
+    own = tmp_path / "own-store"
+    assert (own / "sha1" / "87" / "ac" / "ec" / "87acec17cd9dcd20a716cc2cf67417b71c8a7016").read_bytes() == b"0123456789"
+    h = sha1(m)
+    assert (own / "sha1" / h[:2] / h[2:4] / h[4:6] / h).read_bytes() == m
+
+
+def test_put_writes_the_bytes(tmp_path):
+    from intake_npx2020.store.local import OwnStore
+
+    own = OwnStore(tmp_path / "s")
+    path = own.put(sha1(b"abc"), b"abc")
+    assert Path(path).read_bytes() == b"abc"
+    assert own.locate(sha1(b"abc")) == path
+    assert get_store({"store": str(tmp_path / "s")}).load_bytes(sha1(b"abc")) == b"abc"
+
+
+def test_manifest_of_another_file_is_refused(tmp_path):
+    """A URI whose manifest describes a different file: IntegrityError, not the other file's bytes."""
+    from intake_npx2020.errors import IntegrityError
+
+    own = tmp_path / "own-store"
+    a, b = random_bytes(3000, seed=1), random_bytes(3000, seed=2)
+    ua = put_file(own, a, [0, 1000, 3000], whole=False, chunks=True)
+    ub = put_file(own, b, [0, 1000, 3000], whole=False, chunks=True)
+    wrong = ua.split("?")[0] + "?" + ub.split("?")[1]  # a's sha1 with b's manifest
+    s = get_store()
+    with pytest.raises(IntegrityError, match="describes file"):
+        s.read(wrong, 0, 10)
+    with pytest.raises(IntegrityError, match="describes file"):
+        s.size(wrong)
+    assert bytes(s.read(ua, 0, 10)) == a[:10]
+
+
+def test_size_without_manifest_is_the_verified_size(tmp_path, serve_process):
+    """No manifest: the size is that of the verified bytes (fetched whole and cached), not a header's claim."""
+    data = random_bytes(50_000, seed=40)
+    root = tmp_path / "src"
+    uri = put_file(root, data, None, label="x.npy")
+    s = get_store({"mirrors": serve_process(root)})
+    assert s.size(uri) == 50_000
+    assert (tmp_path / "own-store" / blob_relpath(sha1(data))).read_bytes() == data

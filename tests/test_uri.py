@@ -58,3 +58,38 @@ def test_rejects_with_reason(uri, why):
 def test_non_string():
     with pytest.raises(ValueError, match="must be a string"):
         parse_uri(42)
+
+
+@pytest.mark.parametrize("value, why", [
+    (H.upper(), "not lowercase hexadecimal"), (H[:-1], "39 characters"), ("../" * 13 + "x", "not lowercase hexadecimal"),
+    ("\u0660" * 40, "not lowercase hexadecimal"), (H[:39] + "\n", "not lowercase hexadecimal"),
+    (None, "must be a string"), (42, "must be a string"), ([H], "must be a string"), ("x" * 10_000_000, "characters"),
+])
+def test_check_sha1(value, why):
+    from intake_npx2020.errors import InvalidObject
+    from intake_npx2020.store.uri import check_sha1
+
+    assert check_sha1(H) == H
+    with pytest.raises(InvalidObject, match=why) as err:
+        check_sha1(value, "file sha1")
+    assert "file sha1" in str(err.value) and len(str(err.value)) < 300
+
+
+def test_deeply_nested_non_string_hash_is_reported_not_recursed():
+    from intake_npx2020.errors import InvalidObject
+    from intake_npx2020.store.uri import check_sha1
+
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InvalidObject, match="must be a string"):
+        check_sha1(deep)
+
+
+@pytest.mark.parametrize("query", [f"chunkOf={M}~\u00b2~5", f"chunkOf={M}~0~{'9' * 5000}", f"chunkOf={M}~0~{2**40}",
+                                   f"chunkOf={M}~-1~5", f"chunkOf={M}~ 1~5", f"manifest={M}&manifest=../x"])
+def test_hostile_queries(query):
+    from intake_npx2020.errors import InvalidURI
+
+    with pytest.raises(InvalidURI):
+        parse_uri(f"sha1://{H}?{query}")
