@@ -2,7 +2,8 @@
 
 ``.ci/run`` installs Chromium; without it (or without playwright) these tests are skipped. Screenshots go
 to ``test-artifacts/`` at the repository root. The browser may reach only 127.0.0.1: any other request is
-aborted and fails the test, as does any error in the browser console.
+aborted and fails the test, as does any error in the browser console. What a figure shows is checked from
+its pixels and from the Bokeh models in the page (axis labels, ranges, the data sources drawn).
 """
 
 from __future__ import annotations
@@ -191,6 +192,53 @@ def _drawn(p: Page, name: str, test, at_least: int, timeout: float = 30.0) -> in
         p.page.wait_for_timeout(500)
 
 
+_AXES_JS = """() => {
+  const out = [];
+  for (const doc of Bokeh.documents) {
+    for (const m of doc._all_models.values()) {
+      if (!(m.left && m.below && m.renderers)) continue;
+      const ys = [];
+      for (const r of m.renderers) {
+        const d = r.data_source && r.data_source.data;
+        if (d && d.y) ys.push(...Array.from(d.y).filter(Number.isFinite));
+      }
+      const bars = [...m.right, ...m.left, ...m.below].filter(b => b.color_mapper !== undefined);
+      out.push({x: m.below.map(a => a.axis_label), y: m.left.map(a => a.axis_label),
+                colorbar: bars.map(b => b.title), title: m.title ? m.title.text : "",
+                y0: m.y_range.start, y1: m.y_range.end, ymin: Math.min(...ys), ymax: Math.max(...ys),
+                points: ys.length});
+    }
+  }
+  return out;
+}"""
+
+UNITS = re.compile(r"\((s|µm|µV|counts|Hz)\)|µV apart|counts apart")
+
+
+def _figures(p: Page) -> dict[str, dict]:
+    """The page's Bokeh figures by title: axis labels, colour bar titles, y range and the y data drawn."""
+    return {f["title"]: f for f in p.page.evaluate(_AXES_JS)}
+
+
+def _figure(p: Page, starts: str, with_points: bool = False, timeout: float = 30.0) -> dict:
+    """The figure whose title starts with ``starts`` (with ``with_points``: once it draws ``y`` data)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [f for t, f in _figures(p).items() if t.startswith(starts)]
+        if found and (found[0]["points"] or not with_points) or time.monotonic() > deadline:
+            assert found, f"no figure titled {starts!r}: {list(_figures(p))}"
+            return found[0]
+        p.page.wait_for_timeout(500)
+
+
+def _assert_units(figure: dict, quantitative_y: bool = True) -> None:
+    """The x axis (always) and the y axis (when it is a quantity) name a unit, and so does a colour bar."""
+    assert all(UNITS.search(label) for label in figure["x"]), figure
+    if quantitative_y:
+        assert all(UNITS.search(label) for label in figure["y"]), figure
+    assert all(UNITS.search(title or "") for title in figure["colorbar"]), figure
+
+
 # ------------------------------------------------------------------------------------------------ viewer
 
 def test_viewer_loads_and_lists_the_entries(viewer):
@@ -214,50 +262,84 @@ def test_choosing_a_recording_renders_its_traces(viewer):
     _id_cell(p, NAME).click()
     p.page.get_by_text("kind: recording").wait_for()          # the detail pane: metadata of the entry
     p.page.get_by_role("button", name=f"Open {NAME} in the recording view").click()
-    p.page.get_by_text("0.000–0.500 s, channels 0–383 of 384").wait_for()
-    assert _drawn(p, "traces", _bluish, 50_000) >= 50_000, "no traces drawn"
+    p.page.get_by_text(re.compile(r"0\.000–0\.500 s of 6\.0 s; heat map: all 384 channels; traces: channels "
+                                  r"\d+–\d+")).wait_for()
+    assert _drawn(p, "traces", _bluish, 20_000) >= 20_000, "no traces drawn"
     assert _drawn(p, "heatmap", _reddish, 100) >= 100, "no spikes in the heat map"
-    assert _drawn(p, "geometry", _reddish, 1_000) >= 1_000, "no channel geometry drawn"
+    assert _drawn(p, "geometry", _reddish, 300) >= 300, "the traced channels are not marked on the probe"
+    figures = _figures(p)
+    traces, heat, probe = (_figure(p, t) for t in ("traces", "every channel", "probe"))
+    assert re.fullmatch(r"channel \(traces \d+ µV apart\)", traces["y"][0]), traces
+    assert heat["colorbar"] == ["amplitude (µV)"] and probe["x"] == ["x (µm)"] and probe["y"] == ["y (µm)"]
+    for figure in (traces, heat, probe):
+        _assert_units(figure, figure is not heat)
+    assert "entry=synth-gui" in p.page.url and "tab=recording" in p.page.url, "the address bar did not follow"
     p.shot("viewer-recording.png")
     p.page.get_by_role("button", name="later ▶").click()
-    p.page.get_by_text("0.500–1.000 s, channels 0–383 of 384").wait_for()
-    assert _drawn(p, "traces", _bluish, 50_000) >= 50_000
+    p.page.get_by_text("0.500–1.000 s of 6.0 s").wait_for()
+    assert _drawn(p, "traces", _bluish, 20_000) >= 20_000
     assert _drawn(p, "heatmap", _reddish, 100) >= 100, "the heat map did not follow the window"
+    assert len(figures) >= 3
     p.shot("viewer-recording-scrolled.png")
 
 
-def test_sorting_view(viewer):
+def test_sorting_view_shows_data_on_first_open(viewer):
     p = viewer
-    _tab(p, "Sorting")
-    empty = _drawn(p, "raster", _dark, 0)                      # axes and labels only
-    p.page.get_by_role("button", name="Show").click()
-    p.page.get_by_text(re.compile(r"24 units, \d+ spikes")).wait_for()
+    _tab(p, "Sorting")                                         # no button to press
+    p.page.get_by_text(re.compile(r"24 units, \d+ spikes over")).wait_for()
     assert _drawn(p, "rates", _bluish, 500) >= 500, "no firing-rate bars"
-    assert _drawn(p, "raster", _dark, empty + 2_000) >= empty + 2_000, "no spike raster"
+    assert _drawn(p, "raster", _dark, 4_000) >= 4_000, "no spike raster"
+    for title in ("spike raster", "firing rate"):
+        _assert_units(_figure(p, title), quantitative_y=False)
     p.shot("viewer-sorting.png")
 
 
-def test_drift_view(viewer):
+def test_drift_view_shows_every_peak_on_first_open(viewer):
     p = viewer
-    _tab(p, "Drift")
-    p.page.get_by_label("Duration (s)").fill("3")
-    p.page.get_by_label("Duration (s)").press("Enter")
-    p.page.get_by_role("button", name="Detect peaks").click()
-    p.page.get_by_text(re.compile(r"\d+ peaks in 0–3 s")).wait_for()
+    _tab(p, "Drift")                                           # detects at once, in the default window
+    p.page.get_by_text(re.compile(r"\d+ peaks in 0–6 s")).wait_for()
     p.page.get_by_text("Blue: imposed drift").wait_for()
     assert _drawn(p, "drift", _bluish, 500) >= 500, "no imposed drift drawn"
     assert _drawn(p, "drift", _dark, 2_000) >= 2_000, "no peaks drawn"
+    drift = _figure(p, "detected peaks", with_points=True)
+    _assert_units(drift)
+    assert drift["y0"] <= drift["ymin"] and drift["y1"] >= drift["ymax"], f"peaks outside the axis: {drift}"
+    assert drift["y1"] - drift["y0"] <= 1.1 * (drift["ymax"] - drift["ymin"]) + 20, f"axis too wide: {drift}"
+    assert drift["ymax"] - drift["ymin"] > 2_000, "the peaks of the whole probe should be shown"
     p.shot("viewer-drift.png")
 
 
-def test_entries_without_bytes_show_a_message(shipped_viewer):
+def test_deep_link_opens_the_entry_and_time(page, demo_url):
+    p = page
+    p.page.goto(demo_url + f"?entry={NAME}&t=2.5&channel=100&channels=16")
+    p.page.get_by_text("2.500–3.000 s of 6.0 s; heat map: all 384 channels; traces: channels 100–115").wait_for()
+    assert p.page.locator(".bk-tab.bk-active", has_text="Recording").count() == 1
+    assert _drawn(p, "traces", _bluish, 5_000) >= 5_000, "no traces drawn"
+    p.page.wait_for_url(re.compile(r"tab=recording&entry=synth-gui&t=2\.5&window=0\.5&channel=100&channels=16"))
+    p.shot("viewer-deep-link-recording.png")
+    p.page.goto(demo_url + f"?tab=drift&entry={NAME}:drift&t=1&window=2")
+    p.page.get_by_text(re.compile(r"\d+ peaks in 1–3 s")).wait_for()
+    assert p.page.locator(".bk-tab.bk-active", has_text="Drift").count() == 1
+    p.shot("viewer-deep-link-drift.png")
+
+
+def test_entries_without_bytes_show_their_geometry_and_a_message(shipped_viewer):
     p = shipped_viewer
     p.page.get_by_text("47 of 47 entries").wait_for()
     p.shot("viewer-shipped-catalog.png")
     _tab(p, "Recording")
     p.page.get_by_text("are not available here").wait_for()
     p.page.get_by_text("npx2020 add FILE").first.wait_for()
+    assert _drawn(p, "geometry", _bluish, 1_000) >= 1_000, "no channel geometry drawn"
+    probe = _figure(p, "probe", with_points=True)
+    assert probe["points"] == 374 and probe["x"] == ["x (µm)"] and probe["y"] == ["y (µm)"]
+    assert p.page.locator(".npx-traces").is_hidden(), "empty trace axes are shown"
     p.shot("viewer-shipped-recording-unavailable.png")
+    for tab, name in (("Sorting", "cortexlab-single-phase-3:curated"), ("Drift", "cortexlab-drift-dataset1")):
+        _tab(p, tab)
+        p.page.get_by_text(f"{name} are not available here").wait_for()
+        assert p.page.locator(".npx-raster" if tab == "Sorting" else ".npx-drift").is_hidden()
+        p.shot(f"viewer-shipped-{tab.lower()}-unavailable.png")
 
 
 # ------------------------------------------------------------------------------------------------ intake GUI

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
+from urllib.parse import parse_qs
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from intake_npx2020.sources.catalog import open_catalog  # noqa: E402
 from intake_npx2020.errors import ContentNotFound  # noqa: E402
 from intake_npx2020.store import Store  # noqa: E402
 from intake_npx2020.apps.viewer import data as vd  # noqa: E402
+from intake_npx2020.apps.viewer import links  # noqa: E402
+from intake_npx2020.apps.viewer import traces as tr  # noqa: E402
 
 NAME = "synth-view"
 DURATION = 4.0
@@ -111,7 +114,7 @@ def test_load_window_reads_only_the_window(demo, monkeypatch):
 
     monkeypatch.setattr(Store, "read_into", spy)
     fs, row = 30000, result.raw_num_channels * 2
-    w = vd.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20, center=False)
+    w = tr.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20, center=False, to_uv=False)
     f0, f1 = int(1.25 * fs), int(1.35 * fs)
     assert w.data.shape == (f1 - f0, 20) and w.time[0] == pytest.approx(1.25)
     assert list(w.index) == list(range(10, 30)) and w.t1 == pytest.approx(1.35)
@@ -120,33 +123,97 @@ def test_load_window_reads_only_the_window(demo, monkeypatch):
     raw = np.memmap(result.raw_path, np.int16, "r").reshape(-1, result.raw_num_channels)
     cols = [int(result.bin1_object("x")["data"]["channel_map"][str(c)]) for c in x["channel"].values[10:30]]
     np.testing.assert_array_equal(w.data, raw[f0:f1, cols])
-    centred = vd.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20)
+    assert w.unit == "counts"
+    centred = tr.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20, to_uv=False)
     assert np.abs(np.median(centred.data, axis=0)).max() <= 1.0
+    in_uv = tr.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20, center=False)
+    assert in_uv.unit == "µV" and x.attrs["gain_to_uV"] == synth.UV_PER_BIT
+    np.testing.assert_allclose(in_uv.data, w.data * np.float32(synth.UV_PER_BIT), rtol=1e-6)
 
 
 def test_window_is_clipped_to_the_recording(demo):
     path, _ = demo
     x = vd.open_entry(open_catalog(path), NAME, vd.entry_storage_options(path)).to_dask()
-    w = vd.load_window(x, DURATION - 0.01, 5.0, channel_start=380, num_channels=50, center=False)
+    w = tr.load_window(x, DURATION - 0.01, 5.0, channel_start=380, num_channels=50, center=False)
     assert w.data.shape == (300, 4) and w.t1 == pytest.approx(DURATION)
-    w = vd.load_window(x, -3.0, 0.001, channel_start=-5, num_channels=1)
+    w = tr.load_window(x, -3.0, 0.001, channel_start=-5, num_channels=1)
     assert w.data.shape == (30, 1) and w.t0 == 0.0
 
 
-def test_trace_helpers():
-    rng = np.random.default_rng(0)
-    data = rng.normal(0, 10, (9000, 40)).astype(np.float32)
-    w = vd.Window(data, np.arange(9000) / 30000, np.arange(40), np.zeros(40), np.arange(40) * 20.0,
-                  np.arange(40), 30000.0)
-    cols, spacing = vd.traces_offsets(w, 8)
-    assert len(cols) == 8 and cols[0] == 0 and cols[-1] == 39 and 40 < spacing < 80
-    t, v, ticks = vd.traces_lines(w, 8, bins=500)
-    assert len(ticks) == 8 and np.isnan(v).sum() == 8 and len(t) == len(v) == 8 * 1001
-    tt, vv = vd.decimate_minmax(w.time, data[:, 0], bins=500)
+def _noise_window(nch: int = 40, sigma: float = 10.0, seed: int = 0) -> tr.Window:
+    data = np.random.default_rng(seed).normal(0, sigma, (9000, nch)).astype(np.float32)
+    return tr.Window(data, np.arange(9000) / 30000, np.arange(nch) + 1000, np.zeros(nch), np.arange(nch) * 20.0,
+                     np.arange(nch), 30000.0, "µV")
+
+
+def test_nice_steps():
+    assert [tr.nice_step(v) for v in (0.3, 1, 7, 99, 100, 101, 225)] == [0.2, 1, 5, 50, 100, 100, 200]
+    assert [tr.nice_step(v, up=True) for v in (0.3, 7, 101, 225)] == [0.5, 10, 200, 500]
+    assert tr.nice_step(0) == tr.nice_step(-1) == tr.nice_step(np.nan) == 1.0
+
+
+def test_traces_do_not_overlap_and_have_a_scale_bar():
+    w = _noise_window(sigma=10.0)
+    assert 9 < tr.robust_amplitude(w.data) < 11
+    panel = tr.trace_panel(w, first=4, count=8, bins=500)
+    assert 100 <= panel.spacing <= 150 and panel.unit == "µV"
+    assert panel.bar == tr.nice_step(panel.spacing) and panel.bar <= panel.spacing
+    assert [t[1] for t in panel.ticks] == [str(c) for c in range(1004, 1012)]
+    assert np.isnan(panel.v).sum() == 8 and len(panel.t) == len(panel.v) == 8 * 1001
+    rows = np.split(panel.v, np.flatnonzero(np.isnan(panel.v)) + 1)[:-1]
+    for low, high in zip(rows, rows[1:]):  # pure noise: no sample of a trace reaches its neighbour
+        assert np.nanmax(low) < np.nanmin(high)
+    spikes = w.data.copy()
+    spikes[::300, :] = 2000  # rare large spikes do not widen the spacing
+    assert tr.trace_spacing(spikes) == tr.trace_spacing(w.data)
+    assert tr.trace_panel(w, first=39, count=32).ticks == [(0.0, "1039")]
+
+
+def test_busiest_channels():
+    w = _noise_window(nch=64)
+    w.data[1000::700, 30:38] += 300  # spikes on channels 30–37
+    assert tr.busiest_channels(w, 8) == 30
+    assert tr.busiest_channels(w, 64) == 0 and tr.busiest_channels(w, 100) == 0
+
+
+def test_decimation_and_clip_limit():
+    data = _noise_window().data
+    t = np.arange(len(data)) / 30000
+    tt, vv = tr.decimate_minmax(t, data[:, 0], bins=500)
     assert vv.max() == data[:, 0].max() and vv.min() == data[:, 0].min() and len(tt) == 1000
-    short = vd.decimate_minmax(w.time[:100], data[:100, 0], bins=500)
-    assert len(short[0]) == 100
-    assert 20 < vd.clip_limit(data) < 40 and vd.clip_limit(np.zeros((0, 3))) == 1.0
+    assert len(tr.decimate_minmax(t[:100], data[:100, 0], bins=500)[0]) == 100
+    assert 20 < tr.clip_limit(data) < 40 and tr.clip_limit(np.zeros((0, 3))) == 1.0
+
+
+def test_depth_range():
+    lo, hi = vd.depth_range(np.array([100.0, 3700.0, np.nan, 2000.0]))
+    assert lo < 100 and hi > 3700 and hi - lo < 1.1 * 3600
+    assert vd.depth_range(np.array([])) == (0.0, 1.0)
+    assert vd.depth_range(np.array([500.0])) == (490.0, 510.0)
+
+
+def test_geometry_of_every_shipped_recording_reads_no_bytes(shipped, no_data_reads):
+    t = vd.viewer_table(shipped)
+    for name in t.index[t["kind"] == "recording"]:
+        g = vd.channel_geometry(shipped[name])
+        assert len(g) == t.loc[name, "num_channels"] and list(g.columns) == ["x", "y", "channel"]
+        assert g["y"].max() > g["y"].min() and g["channel"].is_unique
+    assert no_data_reads == []
+
+
+def test_links_round_trip():
+    params, problems = links.parse_query({"entry": [b"rec:1"], "t": [b"12.50"], "channel": [b"100"],
+                                          "tab": [b"Drift"], "other": [b"x"]})
+    assert params == {"tab": "drift", "entry": "rec:1", "t": 12.5, "channel": 100} and problems == []
+    query = links.format_query(params)
+    assert query == "?tab=drift&entry=rec%3A1&t=12.5&channel=100"
+    assert links.parse_query(parse_qs(query[1:]))[0] == params
+    params, problems = links.parse_query({"t": "soon", "window": "-1", "tab": "nowhere", "entry": ""})
+    assert params == {} and len(problems) == 3 and "`t=soon` is not a number" in problems
+    assert links.format_query({"entry": None}) == ""
+    from intake_npx2020.apps.viewer.app import PAGES
+
+    assert links.TABS == tuple(page.key for page in PAGES)
 
 
 def test_peaks_and_drift_overlay(demo):
@@ -211,46 +278,104 @@ def test_intake_gui_replaces_the_missing_logo(shipped):
 
 # ------------------------------------------------------------------------------------------------ pages
 
-def test_viewer_pages_on_the_demo_layout(demo):
+def test_viewer_pages_open_on_first_visit(demo):
     from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
 
     path, result = demo
     ctx = ViewerContext.open(path)
     app = ViewerApp(ctx)
-    assert ctx.name == path.parent.name
-    assert "MB read" in app.recording.info.object and not app.recording.status.visible
-    assert app.recording.pipe.data.data.shape == (15000, 384)
-    app.recording.scroll(+1)
-    assert app.recording.pipe.data.t0 == pytest.approx(0.5)
-    app.recording.channel_start.value = 100
-    app.recording.num_channels.value = 16
-    assert list(app.recording.pipe.data.index) == list(range(100, 116))
-    app.open_entry(f"{NAME}:ground_truth")
-    assert app.tabs.active == 2 and f"{len(result.spike_times)} spikes" in app.sorting.info.object
-    app.open_entry(f"{NAME}:drift")
-    assert app.tabs.active == 3 and app.drift.entry.value == NAME
-    app.drift.duration.value = 2.0
-    app.drift.refresh()
-    assert "peaks in 0–2 s" in app.drift.info.object and "imposed drift" in app.drift.info.object
-    assert app.drift.truth.data is not None and len(app.drift.peaks.data) > 50
+    assert ctx.name == path.parent.name and app.page.key == "catalog"
+    assert app.recording.heat_pipe.data is None and app.sorting.spikes.data is None  # nothing read yet
+    app.select("recording")  # outside a server, the first read runs at once
+    rec = app.recording
+    assert "MB read" in rec.status.info.object and not rec.status.alert.visible and rec.views.visible
+    assert rec.heat_pipe.data.data.shape == (15000, 384) and rec.heat_pipe.data.unit == "µV"
+    traces = rec.traces_pipe.data
+    assert len(traces.ticks) == 32 and traces.unit == "µV" and traces.spacing > 0
+    assert int(rec.channel.value) == tr.busiest_channels(rec.heat_pipe.data, 32)
+    assert (rec.geometry_pipe.data["state"] == "traced").sum() == 32
+    rec.scroll(+1)
+    assert rec.heat_pipe.data.t0 == pytest.approx(0.5)
+    rec.channel.value, rec.channels.value = 100, 16
+    assert [t[1] for t in rec.traces_pipe.data.ticks] == [str(c) for c in rec.heat_pipe.data.channel[100:116]]
+    assert "tab=recording" in app.link.object and "channel=100&channels=16" in app.link.object
+    app.select("sorting")
+    assert f"{len(result.spike_times)} spikes" in app.sorting.status.info.object and app.sorting.plots.visible
+    app.select("drift")
+    view = app.drift.pipe.data
+    assert "peaks in 0–4 s" in app.drift.status.info.object and "imposed drift" in app.drift.status.info.object
+    assert view["truth"] is not None and len(view["peaks"]) > 50 and view["xlim"] == (0.0, DURATION)
+    assert view["ylim"][0] <= view["peaks"]["y"].min() and view["ylim"][1] >= view["peaks"]["y"].max()
     app.catalog.search.value_input = "ground_truth"
     assert list(app.catalog.table.value.index) == [f"{NAME}:ground_truth"]
+
+
+def test_viewer_labels_name_their_units(demo):
+    from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
+
+    app = ViewerApp(ViewerContext.open(demo[0]), {"entry": NAME})
+    rec = app.recording
+    heat = rec._heat(rec.heat_pipe.data)
+    assert [d.pprint_label for d in heat.dimensions()] == ["time (s)", "channel", "amplitude (µV)"]
+    curve = rec._traces(rec.traces_pipe.data).Curve.I
+    assert curve.kdims[0].pprint_label == "time (s)" and "µV apart" in curve.vdims[0].pprint_label
+    points = rec._geometry_points(rec.geometry_pipe.data)
+    assert [d.pprint_label for d in points.kdims] == ["x (µm)", "y (µm)"]
+    app.select("drift")
+    drift = app.drift._view(app.drift.pipe.data)
+    assert [d.pprint_label for d in drift.Points.I.kdims] == ["time (s)", "y on the probe (µm)"]
+    app.select("sorting")
+    rates = app.sorting._rates(app.sorting.units.data)
+    from holoviews import Store
+
+    opts = Store.lookup_options("bokeh", rates, "plot").kwargs
+    assert opts["xlabel"] == "firing rate (Hz)"
+
+
+def test_deep_links_open_the_entry_and_time(demo):
+    from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
+
+    ctx = ViewerContext.open(demo[0])
+    app = ViewerApp(ctx, {"entry": [NAME.encode()], "t": [b"1.5"], "window": [b"0.25"], "channel": [b"100"],
+                          "channels": [b"16"]})
+    rec = app.recording
+    assert app.page is rec and rec.heat_pipe.data.t0 == pytest.approx(1.5)
+    assert rec.heat_pipe.data.t1 == pytest.approx(1.75) and len(rec.traces_pipe.data.ticks) == 16
+    assert int(rec.channel.value) == 100 and "t=1.5&window=0.25&channel=100&channels=16" in app.link.object
+    app = ViewerApp(ctx, {"entry": f"{NAME}:drift", "t": "1", "window": "2"})
+    assert app.page is app.drift and app.drift.entry.value == NAME
+    assert "peaks in 1–3 s" in app.drift.status.info.object
+    app = ViewerApp(ctx, {"tab": "sorting", "entry": NAME})  # a recording is shown in its own view
+    assert app.page is app.recording and "shown in the Recording tab" in app.notice.object
+    app = ViewerApp(ctx, {"entry": "no-such-entry", "t": "later"})
+    assert app.page is app.catalog and app.notice.visible
+    assert "no entry `no-such-entry`" in app.notice.object and "`t=later` is not a number" in app.notice.object
+    app = ViewerApp(ctx, {"tab": "catalog", "entry": f"{NAME}:ground_truth"})
+    assert app.catalog.selected == f"{NAME}:ground_truth" and "ground_truth" in app.catalog.detail.object
 
 
 def test_viewer_pages_say_when_bytes_are_missing(shipped):
     from intake_npx2020.apps.viewer.app import ViewerApp, ViewerContext
 
     app = ViewerApp(ViewerContext.open())
-    assert app.recording.status.visible and "not available here" in app.recording.status.object
-    assert app.recording.pipe.data is None
+    app.select("recording")
+    rec = app.recording
+    assert rec.status.failed and "not available here" in rec.status.alert.object and not rec.views.visible
+    assert rec.heat_pipe.data is None
+    geometry = rec.geometry_pipe.data  # from the catalog entry alone
+    assert len(geometry) == app.ctx.table.loc[rec.entry.value, "num_channels"]
     for name in ["cortexlab-drift-dataset1", "allen_mouse419112_probeE-ch0-7.10sec"]:
-        app.open_entry(name)
-        assert f"`{name}` are not available here" in app.recording.status.object
+        app.open_entry(name, {"t": 5.0})
+        assert f"`{name}` are not available here" in rec.status.alert.object
+        assert len(rec.geometry_pipe.data) == app.ctx.table.loc[name, "num_channels"]
+        assert "t=5&" in app.link.object
     for name in [n for n in shipped if shipped[n].metadata.get("kind") == "sorting"][:6]:
         app.open_entry(name)
-        assert app.sorting.status.visible and name in app.sorting.status.object
-    app.drift.refresh()
-    assert app.drift.status.visible and "not available here" in app.drift.status.object
+        assert app.sorting.status.failed and name in app.sorting.status.alert.object
+        assert not app.sorting.plots.visible
+    app.select("drift")
+    assert app.drift.status.failed and "not available here" in app.drift.status.alert.object
+    assert not app.drift.plot.visible
 
 
 # ------------------------------------------------------------------------------------------------ server, CLI

@@ -14,7 +14,8 @@ metadata.
 The viewer (``npx2020 view [CATALOG] [--port N]``, or :func:`serve_viewer`) is a local web app: the catalog
 table with search and filters, a recording's traces in a window (heat map and traces, with the channel
 geometry), a sorting's raster and firing rates, and peak depth vs time with the imposed drift. It binds to
-127.0.0.1 unless told otherwise and serves the intake GUI at ``/intake``.
+127.0.0.1 unless told otherwise and serves the intake GUI at ``/intake``. A link such as
+``/?entry=ID&t=12.5`` opens an entry's view at a time (see :mod:`intake_npx2020.apps.viewer.links`).
 """
 
 from __future__ import annotations

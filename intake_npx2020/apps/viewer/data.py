@@ -1,21 +1,22 @@
-"""What the viewer shows, as plain numpy/pandas: the entry table, its filters, trace windows, spikes, drift.
+"""What the viewer shows, as plain numpy/pandas: the entry table, its filters, geometry, spikes, peaks, drift.
 
-Nothing here imports panel or HoloViews, so it is tested without a browser. Every data access goes through
-the window asked for (``isel`` on the lazy array, then ``.values``).
+Nothing here imports panel or HoloViews, so it is tested without a browser. Trace windows and their layout
+are in :mod:`.traces`. Every data access goes through the window asked for (``isel`` on the lazy array, then
+``.values``); the geometry is read from the catalog entry alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TABLE_COLUMNS", "ANY", "Window", "viewer_table", "filter_table", "entry_storage_options", "open_entry",
-           "load_window", "clip_limit", "traces_offsets", "traces_lines", "decimate_minmax", "window_peaks",
-           "drift_overlay", "thin", "sorting_tables", "unavailable_message", "entry_details"]
+__all__ = ["TABLE_COLUMNS", "ANY", "viewer_table", "filter_table", "entry_storage_options", "open_entry",
+           "channel_geometry", "window_peaks", "depth_range", "drift_overlay", "thin", "sorting_tables",
+           "unavailable_message", "entry_details"]
 
 #: Columns of the viewer's catalog table (besides the entry id, its index).
 TABLE_COLUMNS = ["kind", "label", "lab", "probe", "region", "duration_s", "num_channels", "recording",
@@ -134,9 +135,11 @@ def open_entry(cat, name: str, storage_options: dict | None = None):
 
 
 def _as_list(value) -> list[str]:
+    """Read roots as a list of paths, normalised (``a//store`` and ``a/store`` are one root)."""
     if not value:
         return []
-    return [v for v in value.split(",") if v] if isinstance(value, str) else [str(v) for v in value]
+    roots = [v for v in value.split(",") if v] if isinstance(value, str) else [str(v) for v in value]
+    return [r if "://" in r else os.path.normpath(r) for r in roots]
 
 
 def unavailable_message(name: str, err: BaseException) -> str:
@@ -152,138 +155,23 @@ def unavailable_message(name: str, err: BaseException) -> str:
     return f"**`{name}` cannot be shown:** {type(err).__name__}: {text}"
 
 
-# ------------------------------------------------------------------------------------------------ traces
-
-@dataclass(frozen=True)
-class Window:
-    """A block of traces: ``data`` (frames × channels, float32), its times and channels."""
-
-    data: np.ndarray
-    time: np.ndarray
-    channel: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    index: np.ndarray
-    sampling_frequency: float
-
-    @property
-    def t0(self) -> float:
-        return float(self.time[0]) if self.time.size else 0.0
-
-    @property
-    def t1(self) -> float:
-        return float(self.time[-1]) + 1.0 / self.sampling_frequency if self.time.size else 0.0
-
-
-def _frames(x, start: float, duration: float) -> tuple[int, int]:
-    fs = float(x.attrs["sampling_frequency"])
-    n = int(x.sizes["time"])
-    f0 = int(np.clip(round(start * fs), 0, max(0, n - 1)))
-    f1 = int(np.clip(f0 + max(1, round(duration * fs)), f0 + 1, n))
-    return f0, f1
-
-
-def load_window(x, start: float, duration: float, channel_start: int = 0, num_channels: int | None = None,
-                center: bool = True) -> Window:
-    """Read one window of a recording, and nothing more.
+def channel_geometry(src) -> pd.DataFrame:
+    """Channel positions of a recording entry from its catalog object alone (no data bytes are read).
 
     Parameters
     ----------
-    x : xarray.DataArray
-        ``("time", "channel")`` traces, lazy (``RecordingSource.to_dask()``).
-    start, duration : float
-        Seconds; clipped to the recording.
-    channel_start, num_channels : int
-        Channel positions (not ids) ``[channel_start, channel_start + num_channels)``, clipped.
-    center : bool
-        Subtract each channel's median over the window (removes DC offsets so the heat map is readable;
-        estimated from at most ~3000 evenly spaced frames).
+    src : RecordingSource
+        A catalog entry; its ``recording`` object (embedded in the entry's arguments, or a small JSON
+        object read by URI) lists every channel's position.
 
     Returns
     -------
-    Window
+    pandas.DataFrame
+        ``x``, ``y`` (µm) and ``channel`` (id), in the recording's channel order.
     """
-    f0, f1 = _frames(x, start, duration)
-    nch = int(x.sizes["channel"])
-    c0 = int(np.clip(channel_start, 0, max(0, nch - 1)))
-    c1 = nch if num_channels is None else int(np.clip(c0 + max(1, int(num_channels)), c0 + 1, nch))
-    block = x.isel(time=slice(f0, f1), channel=slice(c0, c1))
-    data = np.asarray(block.values, dtype=np.float32)
-    if center and data.size:
-        step = max(1, data.shape[0] // 3000)  # the median of ~3000 evenly spaced frames is plenty
-        data -= np.median(data[::step], axis=0, keepdims=True)
-    fs = float(x.attrs["sampling_frequency"])
-    return Window(data=data, time=np.arange(f0, f1) / fs, channel=np.asarray(block["channel"].values),
-                  x=np.asarray(block["x"].values, float), y=np.asarray(block["y"].values, float),
-                  index=np.arange(c0, c1), sampling_frequency=fs)
-
-
-def clip_limit(data: np.ndarray, q: float = 99.5, max_samples: int = 200_000) -> float:
-    """The ``q``-th percentile of ``|data|`` (from at most ``max_samples`` evenly spaced values): a colour range
-    that keeps the noise visible next to large spikes."""
-    flat = data.reshape(-1)
-    if not flat.size:
-        return 1.0
-    sample = np.abs(flat[::max(1, flat.size // max_samples)])
-    return float(np.percentile(sample, q)) or float(sample.max()) or 1.0
-
-
-def traces_offsets(w: Window, max_traces: int = 32) -> tuple[np.ndarray, float]:
-    """Which columns of ``w`` to draw as traces (at most ``max_traces``, evenly spread) and their spacing.
-
-    Returns
-    -------
-    columns : numpy.ndarray
-        Column positions in ``w.data``.
-    spacing : float
-        Vertical offset between consecutive traces (6 × the median robust σ), in data units.
-    """
-    n = w.data.shape[1]
-    cols = np.unique(np.linspace(0, n - 1, min(n, max_traces)).round().astype(int)) if n else np.zeros(0, int)
-    if not w.data.size:
-        return cols, 1.0
-    mad = np.median(np.abs(w.data[:, cols]), axis=0) / 0.6745
-    spacing = float(6 * np.median(mad)) or float(np.ptp(w.data)) or 1.0
-    return cols, spacing
-
-
-def traces_lines(w: Window, max_traces: int = 32, bins: int = 2000) -> tuple[np.ndarray, np.ndarray, list]:
-    """Up to ``max_traces`` channels of ``w`` as one polyline, offset vertically and separated by NaN.
-
-    Returns
-    -------
-    t, v : numpy.ndarray
-        Concatenated (min/max decimated) traces, ``NaN`` between channels.
-    ticks : list of (float, str)
-        Offset of each trace and its channel id, for the y axis.
-    """
-    cols, spacing = traces_offsets(w, max_traces)
-    ts, vs, ticks = [], [], []
-    for k, c in enumerate(cols):
-        t, v = decimate_minmax(w.time, w.data[:, c], bins)
-        ts += [t, [np.nan]]
-        vs += [v + k * spacing, [np.nan]]
-        ticks.append((k * spacing, str(w.channel[c])))
-    if not ts:
-        return np.zeros(0), np.zeros(0), []
-    return np.concatenate(ts), np.concatenate(vs).astype(np.float32), ticks
-
-
-def decimate_minmax(t: np.ndarray, v: np.ndarray, bins: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the min and max of ``v`` in each of ``bins`` time bins (a line that looks the same when drawn).
-
-    Returns ``(t, v)`` unchanged when they are short enough.
-    """
-    n = v.shape[0]
-    if n <= 2 * bins:
-        return t, v
-    edges = np.linspace(0, n, bins + 1).astype(int)
-    lo = np.minimum.reduceat(v, edges[:-1])
-    hi = np.maximum.reduceat(v, edges[:-1])
-    tt = np.repeat(t[edges[:-1]], 2)
-    vv = np.empty(2 * bins, dtype=v.dtype)
-    vv[0::2], vv[1::2] = lo, hi
-    return tt, vv
+    spec = src.spec
+    return pd.DataFrame({"x": spec.locations[:, 0], "y": spec.locations[:, 1],
+                         "channel": np.asarray(spec.channel_ids)})
 
 
 # ------------------------------------------------------------------------------------------------ spikes
@@ -315,11 +203,23 @@ def window_peaks(x, start: float, duration: float, threshold: float = 5.0) -> pd
     Only the window's frames are read (the noise is estimated within it too).
     """
     from ...analysis import detect_spikes
+    from .traces import frames
 
-    f0, f1 = _frames(x, start, duration)
+    f0, f1 = frames(x, start, duration)
     part = x.isel(time=slice(f0, f1))
     seconds = min(5.0, (f1 - f0) / float(x.attrs["sampling_frequency"]))
     return detect_spikes(part, threshold=threshold, noise_seconds=seconds, scheduler="threads")
+
+
+def depth_range(y: np.ndarray, pad: float = 0.03) -> tuple[float, float]:
+    """The span of ``y`` (every peak's depth, µm) widened by ``pad`` of it on each side, for the drift axis."""
+    y = np.asarray(y, float)
+    y = y[np.isfinite(y)]
+    if not y.size:
+        return 0.0, 1.0
+    lo, hi = float(y.min()), float(y.max())
+    margin = max(pad * (hi - lo), 10.0)
+    return lo - margin, hi + margin
 
 
 def drift_overlay(drift: pd.DataFrame, peaks_y: np.ndarray, t0: float, t1: float,
