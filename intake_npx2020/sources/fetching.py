@@ -13,7 +13,7 @@ from ..store import origins as origin_hints
 from ..store.origin import parse_sources
 from .extracts import derive_extract
 
-__all__ = ["fetch_entry", "register_sources"]
+__all__ = ["fetch_entry", "register_sources", "said"]
 
 
 def register_sources(src) -> None:
@@ -49,15 +49,16 @@ def fetch_entry(cat, name: str, store=None, progress: bool | None = None, discar
         else:
             origins = parse_sources(md.get("sources"), f"{name}: metadata.sources")
             f = download.fetch(store, raw, origins, md.get("size_bytes"), progress, discard_partial)
-            lines.append(f"{f.uri}\t{_said(f)}; complete in {store.own.path}")
+            lines.append(f"{f.uri}\t{said(f)}; complete in {store.own.path}")
     for uri in src.uris():
         if uri != raw:
             f = download.fetch(store, uri, progress=progress)
-            lines.append(f"{f.uri}\t{_said(f)}")
+            lines.append(f"{f.uri}\t{said(f)}")
     return lines
 
 
-def _said(f: download.Fetched) -> str:
+def said(f: download.Fetched) -> str:
+    """What a fetch did, in words: ``fetched N bytes from …`` (``fetched 0 bytes (…)`` when nothing was missing)."""
     if not f.nbytes:
-        return f"nothing to fetch ({f.source})"
+        return f"fetched 0 bytes ({f.source})"
     return f"fetched {f.nbytes} bytes from {f.source}" + (f"; manifest {f.manifest}" if f.manifest else "")

@@ -226,7 +226,9 @@ def fetch(store, uri, origins=(), size: int | None = None, progress: bool | None
     chunks, err = _manifest_chunks(store, u)
     if chunks is not None:
         try:
-            return Fetched(str(u), ingest.fetch(store, u, progress), "stores, mirrors and kachery", u.manifest)
+            n = ingest.fetch(store, u, progress)
+            return Fetched(str(u), n, "stores, mirrors and kachery" if n else "every chunk already in a local store",
+                           u.manifest)
         except (ContentNotFound, FetchError) as e:
             err = e
     size = chunks[-1].end if chunks else size or next((o.size for o in origins if o.size), None)
