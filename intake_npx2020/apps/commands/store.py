@@ -23,7 +23,7 @@ def _cmd_serve(args) -> int:
     from ...store.serve import make_server
 
     root = args.root or default_store_dir()
-    server = make_server(root, args.host, args.port, quiet=not args.verbose)
+    server = make_server(root, args.host, args.port, quiet=not args.verbose, link_dirs=args.link_dir or ())
     host, port = server.server_address[:2]
     print(f"serving {root} at http://{host}:{port} (read-only; Ctrl-C to stop)", flush=True)
     try:
@@ -37,6 +37,7 @@ def _cmd_serve(args) -> int:
 
 def _cmd_fetch(args) -> int:
     from ...store import get_store
+    from ...sources.fetching import said
     from ...store.download import fetch
 
     store = get_store(store_options(args))
@@ -44,8 +45,7 @@ def _cmd_fetch(args) -> int:
     for item in args.items:
         if item.startswith(("sha1://", "sha1dir://", "kachery:")):
             f = fetch(store, item, progress=progress, discard_partial=args.discard_partial)
-            said = f"fetched {f.nbytes} bytes from {f.source}" if f.nbytes else f"nothing to fetch ({f.source})"
-            print(f"{f.uri}\t{said}; complete in {store.own.path}")
+            print(f"{f.uri}\t{said(f)}; complete in {store.own.path}")
         else:
             for line in _fetch_entry(args, item, store if args.store else None, progress):
                 print(line)
@@ -99,6 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--port", type=port_number, default=8080, help="port (0: any free port; default 8080)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--verbose", action="store_true", help="log every request")
+    s.add_argument("--link-dir", action="append", metavar="DIR",
+                   help="also serve files added with --link sym that point into DIR (repeatable; default: none)")
     s.set_defaults(func=_cmd_serve)
 
     f = sub.add_parser("fetch", help="download every byte of catalog entries (or sha1:// URIs) into the store: from "
