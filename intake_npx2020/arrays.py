@@ -1,7 +1,10 @@
 """Recording spec → lazy, dask-backed ``xarray.DataArray`` of int16 traces (dims ``time``, ``channel``).
 
-:func:`recording_dataarray` is the one builder of that DataArray (coords, time index, attrs); :func:`to_xarray`
-and the synthetic recordings use it.
+:func:`recording_dataarray` is the one builder of that DataArray (coords, time index, CF attributes, probe
+coordinates); :func:`to_xarray` and the synthetic recordings use it. Raw values are ADC counts (``units``
+``"count"``); where the gain is known the CF attributes ``scale_factor`` (µV per count) and ``add_offset`` (µV)
+say how to get µV: ``xr.decode_cf(x.to_dataset())`` does so lazily, and :func:`to_uV` (also ``x.npx.to_uV()``,
+registered by :mod:`intake_npx2020.accessor`... here) gives lazy float32 µV with ``units`` ``"uV"``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .formats.bin1 import Bin1Recording
+from .schedule import install_default_scheduler
 from .store.engine import get_store
 
 __all__ = ["LazyTraces", "to_xarray", "recording_dataarray", "lazy_traces_of"]
@@ -150,6 +154,7 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
     import dask.array as da
     from dask.base import tokenize
 
+    install_default_scheduler()
     chunk = max(1, int(round(float(chunk_seconds) * spec.sampling_frequency)))
     lazy = LazyTraces(spec, storage_options)
     token = tokenize(spec.raw, spec.raw_num_channels, spec.num_frames, spec.columns.tobytes(), chunk,

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "intake_npx2020"
 
 LAYERS = [
-    ("errors", "progress", "_version", "extras"),
+    ("errors", "progress", "_version", "extras", "schedule"),
     ("store",),
     ("fs",),
     ("formats",),
