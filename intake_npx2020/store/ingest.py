@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -91,7 +92,7 @@ def hash_file(path: Path, progress: bool | None = None) -> tuple[str, list[Chunk
 
 
 def add_file(own, path: str | os.PathLike, link: str | None = None, label: str | None = None,
-             progress: bool | None = None) -> Added:
+             progress: bool | None = None, check: Callable[[str], None] | None = None) -> Added:
     """Hash a local file, write its manifest and place it in our store ``own`` (pinned).
 
     Parameters
@@ -104,6 +105,9 @@ def add_file(own, path: str | os.PathLike, link: str | None = None, label: str |
     label : str, optional
         File name in the URI (default: the file's name).
     progress : bool, optional
+    check : callable, optional
+        Called with the file's sha1 once it is hashed, before anything is stored; it raises to refuse the file
+        (e.g. a SpikeGLX ``fileSHA1`` that disagrees), and then nothing is kept.
 
     Returns
     -------
@@ -115,6 +119,8 @@ def add_file(own, path: str | os.PathLike, link: str | None = None, label: str |
         raise FileNotFoundError(f"cannot add {path}: no such file")
     st = path.stat()
     h, chunks = hash_file(path, progress)
+    if check is not None:
+        check(h)
     manifest = None
     if st.st_size > MANIFEST_THRESHOLD:
         manifest = put_bytes(own, Manifest(st.st_size, h, tuple(chunks)).to_bytes(), pin=True)
