@@ -59,12 +59,30 @@ def _flag(value) -> bool:
     raise ConfigError(f"expected 1/0, true/false or yes/no, got {value!r}")
 
 
+def _is_url(u: str) -> bool:
+    return bool(re.match(r"https?://[^/\s]+", u))
+
+
 def _urls(value) -> tuple[str, ...]:
     urls = tuple(_split(value))
     for u in urls:
-        if not re.match(r"https?://[^/\s]+", u):
-            raise ConfigError(f"mirror {u!r} is not an http(s):// URL")
+        if not (_is_url(u) or u.startswith("file://") or os.path.isabs(u)):
+            raise ConfigError(f"mirror {u!r} is not an http(s):// URL (nor an absolute path or file:// URL of a "
+                              "mirror directory)")
     return urls
+
+
+def _places(mirrors, roots) -> tuple[tuple[str, ...], list[Path]]:
+    """Mirrors and read roots by what they are: an http(s) URL is a mirror, a path or ``file://`` URL a root.
+
+    So ``"{{ CATALOG_DIR }}/mirror"`` in a published catalog works both opened by URL (a mirror) and from disk
+    (a read root), and a store beside a catalog (``read_roots``) is read over HTTP when the catalog is.
+    """
+    places = [*mirrors, *roots]
+    urls = tuple(dict.fromkeys(u for u in places if _is_url(u)))
+    local = [Path(p[len("file://"):] if p.startswith("file://") else p).expanduser() for p in places
+             if not _is_url(p)]
+    return urls, local
 
 
 class Setting(NamedTuple):
@@ -180,7 +198,7 @@ class StoreConfig:
             raise ConfigError(f"unknown storage_options {sorted(unknown)}; known: {', '.join(_BY_KEY)}")
         values = {s.key: setting_value(s.key, so) for s in SETTINGS}
         store = Path(values.pop("store") or default_store_dir()).expanduser()
-        roots = [Path(r).expanduser() for r in values.pop("read_roots")]
+        values["mirrors"], roots = _places(values["mirrors"], values.pop("read_roots"))
         if values.pop("use_kachery"):
             roots += kachery_roots()
         roots = tuple(str(r) for r in dict.fromkeys(roots) if r != store)
