@@ -108,6 +108,8 @@ SETTINGS = (
     Setting("cache", "NPX2020_CACHE", _flag, True, "keep fetched chunks in our store"),
     Setting("kachery_remote", "NPX2020_KACHERY", _flag, True,
             "ask the live kachery services (KACHERY_GATEWAY_URL, KACHERY_BASE_URL) after stores and mirrors miss"),
+    Setting("packed", "NPX2020_PACKED", _flag, True,
+            "read a mirror's compressed chunks (a packed mirror, `npx2020 pack`) before its raw ones"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -175,7 +177,7 @@ class StoreConfig:
     """Everything a :class:`~intake_npx2020.store.Store` needs; small, hashable and picklable.
 
     Fields are the :data:`SETTINGS` (``store``, ``mirrors``, ``cache_max``, ``timeout``, ``retries``, ``parallel``,
-    ``cache``, ``kachery_remote``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the
+    ``cache``, ``kachery_remote``, ``packed``), with ``read_roots`` holding the extra roots plus, when ``use_kachery``, the
     kachery stores found.
     """
 
@@ -188,6 +190,7 @@ class StoreConfig:
     parallel: int = 4
     cache: bool = True
     kachery_remote: bool = True
+    packed: bool = True
 
     @classmethod
     def from_options(cls, storage_options: dict | None = None) -> "StoreConfig":
