@@ -70,7 +70,8 @@ class Store:
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self.stats = {"bytes_fetched": 0, "chunks_fetched": 0, "chunk_hits": 0, "requests": 0, "retries": 0}
+        self.stats = {"bytes_fetched": 0, "chunks_fetched": 0, "chunk_hits": 0, "requests": 0, "retries": 0,
+                      "packed_chunks": 0, "packed_bytes": 0}  # chunks fetched compressed, and their decoded bytes
 
     def __reduce__(self):
         return (_from_config, (self.config,))
