@@ -23,6 +23,7 @@ from ..errors import ContentNotFound, FetchError
 from . import origins
 from .config import StoreConfig
 from .mirror import Mirror, PermanentError, TransientError
+from .packed import PackedChunks
 
 __all__ = ["Failover", "HOW_TO", "backoff"]
 
@@ -72,6 +73,7 @@ class Failover:
         self._count = count
         self._where = where
         self._missing: set[tuple[str, str]] = set()  # (mirror base, sha1) known to be absent
+        self.packed = PackedChunks(config, count, backoff)  # compressed chunks of packed mirrors
 
     def fetch_verified(self, blob: str, parent_range: tuple[str, int, int] | None, expect: str, uri: str,
                        size: int | None = None) -> bytearray:
@@ -102,6 +104,10 @@ class Failover:
                                   f"{self._where()}. {HOW_TO} {origins.hint(uri, blob)}".rstrip())
         errors: list[str] = []
         for mirror in self.mirrors + self.remotes:
+            if parent_range is not None and blob == expect and isinstance(mirror, Mirror):  # compressed form first
+                data = self.packed.fetch(mirror, parent_range[0], blob, parent_range[2] - parent_range[1], errors)
+                if data is not None:
+                    return data
             sources = [parent_range] if parent_range is not None else []
             sources.append((blob, None, None))
             for src_sha1, s, e in sources:
