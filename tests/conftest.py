@@ -22,6 +22,7 @@ def isolated_env(tmp_path, monkeypatch):
                 "KACHERY_CLOUD_PRIVATE_KEY", "KACHERY_RESOURCE_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NPX2020_KACHERY", "0")  # never the live kachery services; tests of them turn this on
+    monkeypatch.setenv("NPX2020_PACKED", "0")  # no pack-index requests to count; tests of packed mirrors turn it on
     from intake_npx2020 import store
 
     store.forget_stores()
