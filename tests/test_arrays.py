@@ -92,7 +92,8 @@ def test_recording_dataarray_time_index(fs, start_frame):
     x = recording_dataarray(data, fs, [4, 5, 6], [[1, 20], [2, 40], [3, 60]], start_frame=start_frame,
                             name="r", attrs={"gain_to_uV": 2.5})
     assert x.shape == (n, 3) and x.name == "r" and isinstance(x.xindexes["time"], RangeIndex)
-    assert list(x.attrs) == ["sampling_frequency", "gain_to_uV"] and x.attrs["sampling_frequency"] == fs
+    assert list(x.attrs) == ["sampling_frequency", "gain_to_uV", "units", "long_name", "scale_factor", "add_offset"]
+    assert x.attrs["sampling_frequency"] == fs and x.attrs["scale_factor"] == 2.5 and x.attrs["units"] == "count"
     np.testing.assert_allclose(x["time"].values, (start_frame + np.arange(n)) / fs, rtol=0, atol=1e-12)
     assert x["x"].attrs["units"] == "um" and x["time"].attrs["units"] == "s"
     np.testing.assert_array_equal(x["channel"].values, [4, 5, 6])
@@ -105,5 +106,6 @@ def test_recording_dataarray_time_index(fs, start_frame):
 def test_to_xarray_attrs(spec):
     s, _ = spec
     x = to_xarray(s, name="rec", attrs={"gain_to_uV": 2.34375, "probe": None})
-    assert list(x.attrs) == ["sampling_frequency", "uri", "raw_num_channels", "units", "object_sha1", "gain_to_uV"]
+    assert list(x.attrs) == ["sampling_frequency", "uri", "raw_num_channels", "object_sha1", "gain_to_uV", "units",
+                             "long_name", "scale_factor", "add_offset"]
     assert x["time"].values[0] == 0.0 and x["time"].values[1] == 1.0 / 30000.0

@@ -1,7 +1,14 @@
 """spikeinterface bridge: catalog entries as lazy, picklable ``BaseRecording`` / ``BaseSorting``.
 
 A recording whose raw file is whole in a local store is opened with spikeinterface's own ``read_binary``
-(JSON-serialisable, memory-mapped); otherwise it reads through our store, chunk by chunk.
+(JSON-serialisable, memory-mapped); otherwise it reads through our store, chunk by chunk. Either way it
+carries the gain (``gain_to_uV``, ``offset_to_uV`` 0) where the catalog knows it, the probe model where the
+catalog names the probe (:func:`~intake_npx2020.compat.probe.make_probe`; groups by shank on 4-shank probes),
+and for NP1.0-type probes the ``inter_sample_shift`` property that ``spikeinterface.preprocessing.phase_shift``
+reads.
+
+spikeinterface >= 0.105 is required (``setup.cfg``): its ``set_probe`` is in place; before, it returned a new
+object and a recording that set its probe in ``__init__`` re-entered ``__init__`` without end.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from ..arrays import LazyTraces
 from ..extras import require
 from ..formats import Bin1Recording
 from ..store.engine import get_store
-from .probe import make_probe
+from .probe import make_probe, sample_shifts
 
 _si = require("spikeinterface.core", why="the spikeinterface bridge")
 BaseRecording, BaseRecordingSegment, NumpySorting = _si.BaseRecording, _si.BaseRecordingSegment, _si.NumpySorting
@@ -20,12 +27,16 @@ BaseRecording, BaseRecordingSegment, NumpySorting = _si.BaseRecording, _si.BaseR
 __all__ = ["NpxRecording", "to_recording", "to_sorting"]
 
 
-def _attach(rec, spec: Bin1Recording, gain_to_uV: float | None):
-    out = rec.set_probe(make_probe(spec.locations, spec.channel_ids))  # in place in spikeinterface >= 0.105, a new object before
-    rec = out if out is not None else rec
+def _attach(rec, spec: Bin1Recording, gain_to_uV: float | None, probe: str | None = None):
+    """Set the probe (in place), the gain/offset and the ADC sampling shifts on ``rec``; return ``rec``."""
+    model = make_probe(spec.locations, spec.channel_ids, probe)
+    rec.set_probe(model, **({"group_mode": "by_shank"} if model.get_shank_count() > 1 else {}))
     if gain_to_uV:
         rec.set_channel_gains(float(gain_to_uV))
         rec.set_channel_offsets(0.0)
+    shifts = sample_shifts(spec.locations, probe)
+    if shifts is not None:
+        rec.set_property("inter_sample_shift", np.asarray(shifts, dtype=float))
     return rec
 
 
@@ -52,32 +63,34 @@ class NpxRecording(BaseRecording):
         The 2020 ``bin1`` object.
     storage_options : dict, optional
     gain_to_uV : float, optional
+        µV per count.
+    probe : str, optional
+        The catalog's probe name (``NP1``, ``NP2``, ``NP2 4-shank``) for the probe model.
     """
 
-    def __init__(self, recording: dict, storage_options: dict | None = None, gain_to_uV: float | None = None):
+    def __init__(self, recording: dict, storage_options: dict | None = None, gain_to_uV: float | None = None,
+                 probe: str | None = None):
         spec = Bin1Recording.from_object(recording)
         BaseRecording.__init__(self, spec.sampling_frequency, channel_ids=spec.channel_ids, dtype="int16")
         self.add_recording_segment(_Segment(LazyTraces(spec, storage_options), spec.sampling_frequency))
         self.annotate(is_filtered=False)
-        self._kwargs = {"recording": recording, "storage_options": storage_options, "gain_to_uV": gain_to_uV}
-        if gain_to_uV:
-            self.set_channel_gains(float(gain_to_uV))
-            self.set_channel_offsets(0.0)
-        self.set_probe(make_probe(spec.locations, spec.channel_ids))
+        self._kwargs = {"recording": recording, "storage_options": storage_options, "gain_to_uV": gain_to_uV,
+                        "probe": probe}
+        _attach(self, spec, gain_to_uV, probe)
 
 
 def to_recording(spec: Bin1Recording, storage_options: dict | None = None, gain_to_uV: float | None = None,
-                 prefer_local_binary: bool = True) -> BaseRecording:
+                 prefer_local_binary: bool = True, probe: str | None = None) -> BaseRecording:
     """A spikeinterface recording of ``spec`` (``read_binary`` when the whole raw file is local)."""
     path = get_store(storage_options).locate(spec.raw_sha1) if prefer_local_binary else None
     if path is None:
-        return NpxRecording(spec.obj, storage_options, gain_to_uV)
+        return NpxRecording(spec.obj, storage_options, gain_to_uV, probe)
     from spikeinterface.core import read_binary  # noqa: PLC0415 (already imported above)
 
     rec = read_binary(path, sampling_frequency=spec.sampling_frequency, num_channels=spec.raw_num_channels,
                       dtype="int16", time_axis=0, is_filtered=False)
     rec = rec.select_channels(rec.channel_ids[spec.columns]).rename_channels(spec.channel_ids)
-    return _attach(rec, spec, gain_to_uV)
+    return _attach(rec, spec, gain_to_uV, probe)
 
 
 def to_sorting(spikes, sampling_frequency: float | None = None):
