@@ -107,8 +107,14 @@ class RecordingSource(_Base):
         from ..arrays import to_xarray
 
         self._load_metadata()
+        return to_xarray(self.spec, self.chunk_seconds, self.storage_options or None, self.label, self.trace_attrs())
+
+    def trace_attrs(self) -> dict:
+        """Attributes the entry's metadata gives its traces: gain, probe (and what is guessed about it), lab."""
+        from ..formats.neuropixels import probe_notes
+
         attrs = {k: self.metadata.get(k) for k in ("gain_to_uV", "probe", "lab")}
-        return to_xarray(self.spec, self.chunk_seconds, self.storage_options or None, self.label, attrs)
+        return {**attrs, **(probe_notes(self.metadata.get("uncertain")) if attrs["probe"] else {})}
 
     def _get_partition(self, i: int):
         c = self.chunk_frames
@@ -135,7 +141,7 @@ class RecordingSource(_Base):
         from ..compat.spikeinterface import to_recording
 
         return to_recording(self.spec, self.storage_options or None, self.metadata.get("gain_to_uV"),
-                            prefer_local_binary)
+                            prefer_local_binary, probe=self.metadata.get("probe"))
 
     def to_spikeextractors(self):
         """A spikeextractors ``RecordingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
@@ -148,8 +154,7 @@ class RecordingSource(_Base):
         from ..compat.seed import Recording
 
         self._load_metadata()
-        attrs = {k: self.metadata.get(k) for k in ("gain_to_uV", "probe", "lab")}
-        return Recording(self.spec, self.storage_options or None, self.label, attrs)
+        return Recording(self.spec, self.storage_options or None, self.label, self.trace_attrs())
 
 
 class SortingSource(_Base):
