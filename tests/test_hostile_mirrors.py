@@ -184,3 +184,22 @@ def test_local_chunk_reads_on_bounds_touch_only_their_chunks(tmp_path, start, en
     s = get_store()
     assert bytes(s.read(uri, start, end)) == big[start:end]
     assert s.stats["chunk_hits"] == chunks and s.stats["requests"] == 0
+
+
+def test_any_failure_of_a_source_fails_over(source, mirrors, monkeypatch, caplog):
+    """Whatever a source raises (here ValueError, MemoryError) is logged as its anomaly; the next one is used."""
+    from intake_npx2020.store.mirror import Mirror
+
+    root, small, small_uri, *_ = source
+    bad, good = mirrors
+    real = Mirror.get
+
+    def broken(self, sha1, *args, **kwargs):
+        if self.base == bad.url:
+            raise ValueError("invalid literal for int() with base 10: 'abc'")
+        return real(self, sha1, *args, **kwargs)
+
+    monkeypatch.setattr(Mirror, "get", broken)
+    caplog.set_level(logging.WARNING, logger="intake_npx2020.store")
+    assert bytes(get_store({"mirrors": [bad.url, good.url], "retries": 2}).read(small_uri)) == small
+    assert _logged(caplog, "ValueError")

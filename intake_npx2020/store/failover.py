@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import ContentNotFound, FetchError
+from ..errors import ContentNotFound, FetchError, NPXError
 from . import origins
 from .config import StoreConfig
 from .mirror import Mirror, PermanentError, TransientError
@@ -136,6 +136,11 @@ class Failover:
                 continue
             except PermanentError as err:
                 self._failed(errors, str(err), None)
+                return None
+            except NPXError:
+                raise  # ours (e.g. a hash that is not 40 hex): not the mirror's fault
+            except Exception as err:  # noqa: BLE001 - any other failure of a source is that source's anomaly
+                self._failed(errors, f"{mirror.url(sha1)}: {type(err).__name__}: {str(err)[:300]}", None)
                 return None
             if body is None:
                 log.debug("%s: not on %s", sha1, mirror.base)
