@@ -9,6 +9,7 @@ from intake_npx2020.formats.builders import bin1_object, npy1_object
 from .entries import historic_h5_meta, recording_entry, sorting_entry
 from .geometry import np1_position
 from .notes import OPEN_EPHYS_GAIN_TO_UV, TRANSPOSE_NOTE
+from .origins import allen_sources
 from .provenance import Provenance, check_hash
 
 ALLEN_UNCERTAIN_COMMON = [
@@ -126,6 +127,7 @@ def _full_recording(s: AllenSession) -> tuple[str, dict]:
             "previous_raw": s.previous_raw,
             "historic_recording_path": f"sha1://{s.historic_sha1}/{rec_id}.json",
             "aux": {"channel_info_csv": "sha1://349d7f018f4f09da5c230a9d46e07c2aeffbc1e2/channel_info.csv"},
+            "sources": allen_sources(s.mouse, 105000000 * 2 * 384),
         },
         **ALLEN_COMMON,
     )

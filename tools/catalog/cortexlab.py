@@ -8,6 +8,7 @@ from .collection import COMMITTED_INDEX_URL
 from .entries import historic_h5_meta, recording_entry, sorting_entry
 from .geometry import PHASE3A_REFERENCE_SITES, np1_position
 from .notes import GAIN_NP1_NOTE, NP1_GAIN_TO_UV, TRANSPOSE_NOTE
+from .origins import cortexlab_sources
 from .provenance import Provenance
 
 CX_ID = "cortexlab-single-phase-3"
@@ -54,6 +55,7 @@ def _full_recording() -> tuple[str, dict]:
                 "channel_positions_npy": "sha1://434c1bca7fd857bc5a1c9215bd890025d082fe8d/channel_positions.py",
                 "source_dir": "sha1dir://d40edb4e52ad5abef2c1689f7b04164fbf65271b.cortexlab-single-phase-3",
             },
+            "sources": cortexlab_sources(87170751360),
         },
         **CX_COMMON,
     )

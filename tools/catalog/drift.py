@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from intake_npx2020.formats.builders import bin1_object
 
 from .entries import recording_entry
-from .geometry import np2_single_shank_position
-from .provenance import Provenance
+from .origins import drift_dataset1_sources
+from .provenance import Provenance, uri_hash
+from .spikeglx import MetaFacts, read_meta
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,22 @@ class DriftSession:
     def recording_id(self) -> str:
         """The collection's recording ID."""
         return f"cortexlab-drift-{self.name}"
+
+
+META_SOURCE = ("the SpikeGLX meta of dataset1's NP2 probe (probeinterface tests/data/spikeglx/"
+               "p2_g0_t0.imec0.ap.meta, read with probeinterface.read_spikeglx)")
+DRIFT_RECORDING_UNCERTAIN = [
+    "channel_ids/channel_map: the 384 AP channels in saved order with the identity map (the meta saves 0:384, "
+    "bank 0, then the sync channel); upstream took chanMap0ind from NP2_kilosortChanMap.mat (not available "
+    "offline), which might leave some channels out",
+    "channel_positions: x is measured from the shank's left edge (27 and 59 um), as the catalog's NP1.0 positions "
+    "are; the upstream NP2_kilosortChanMap.mat may put the origin elsewhere (the relative geometry is the same)",
+]
+DATASET2_UNCERTAIN = [
+    "geometry, gain_to_uV, samplerate and raw_num_channels are those of dataset1's meta: dataset2 uses the same "
+    "probe type (PRB2_1_2_0640_0) by every account, but its own meta is not public",
+    "geometry: upstream reuses dataset1's NP2_kilosortChanMap.mat ('assuming same as dataset1')",
+]
 
 
 DRIFT_CHANMAP_MAT = "sha1://4693f77e3883861f28dc2a634f0e1e5776bc7167/dataset1/NP2_kilosortChanMap.mat"
@@ -57,18 +74,8 @@ DRIFT_SESSIONS = [
         meta_uri="sha1://b7d175b3ddbe73d802244b209be58230a965f394/p2_g1_t0.imec0.ap.meta",
         timestamps_uri="sha1://b03ea67a69cbbcba214582cf6de1154bcf6b1f92/manip.timestamps.npy",
         positions_uri=DRIFT_POSITIONS_URI,
-        extra_uncertain=(
-            "geometry: upstream reuses dataset1's NP2_kilosortChanMap.mat ('assuming same as dataset1')",
-        ),
+        extra_uncertain=tuple(DATASET2_UNCERTAIN),
     ),
-]
-DRIFT_RECORDING_UNCERTAIN = [
-    "channel_ids/channel_map/channel_positions: upstream takes chanMap0ind/xcoords/ycoords from "
-    "NP2_kilosortChanMap.mat (not available offline); reconstructed as 384 channels, identity map, "
-    "NP2.0 single-shank bank-0 positions x=32*(ch%2), y=15*(ch//2)",
-    "raw_num_channels: 385 is inferred upstream from file-size divisibility",
-    "samplerate: 30000 is hard-coded upstream; the true SpikeGLX rate (in the .meta) is unknown",
-    "gain_to_uV: NP2.0 gain not recorded",
 ]
 DRIFT_PROTOCOL = (
     "after ~10 min of recording a Sensapex manipulator moves the probe 10 steps forward and 10 alternating steps "
@@ -77,10 +84,22 @@ DRIFT_PROTOCOL = (
 )
 
 
-def _drift_recording(s: DriftSession) -> tuple[str, dict]:
-    """The reconstructed ``bin1`` recording entry of one session."""
+def check_meta(s: DriftSession, facts: MetaFacts) -> None:
+    """Assert that dataset1's meta describes the catalog's raw file (SpikeGLX's own sha1 and size of it)."""
+    if facts.file_sha1 != uri_hash(s.raw) or facts.file_size != s.size_bytes:
+        raise AssertionError(f"{s.recording_id}: meta fileSHA1/fileSizeBytes {facts.file_sha1}/{facts.file_size} "
+                             f"do not match the raw URI {s.raw} of {s.size_bytes} bytes")
+    if facts.saved_channels != 385 or facts.file_size != s.num_frames * 2 * facts.saved_channels:
+        raise AssertionError(f"{s.recording_id}: meta nSavedChans {facts.saved_channels} does not give num_frames")
+
+
+def _drift_recording(s: DriftSession, facts: MetaFacts) -> tuple[str, dict]:
+    """The ``bin1`` recording entry of one session: rate, channels, geometry and gain from dataset1's meta."""
     rec_id = s.recording_id
-    obj = bin1_object(s.raw, 385, s.num_frames, list(range(384)), [np2_single_shank_position(c) for c in range(384)])
+    if s.name == "dataset1":
+        check_meta(s, facts)
+    obj = bin1_object(s.raw, facts.saved_channels, s.num_frames, list(range(384)), facts.positions,
+                      int(facts.sampling_frequency))
     return recording_entry(
         rec_id,
         label=rec_id,
@@ -90,21 +109,26 @@ def _drift_recording(s: DriftSession) -> tuple[str, dict]:
         lab="cortexlab",
         contributor="N. Steinmetz (cortexlab)",
         probe="NP2",
-        probe_detail="NP2.0 (single shank assumed); the NP1.0 stream of the same session is not in the collection",
+        probe_detail=f"{facts.probe_description} ({facts.probe_part_number}), bank 0; the NP1.0 stream of the "
+                     "same session is not in the collection",
         source=s.source,
         drift=True,
+        gain_to_uV=facts.gain_to_uV,
         recorded_size_bytes=s.size_bytes,
         uncertain=[*DRIFT_RECORDING_UNCERTAIN, *s.extra_uncertain],
         extra={
+            "facts_from": META_SOURCE + ("" if s.name == "dataset1" else " (dataset1's, assumed for dataset2)"),
             "drift_ground_truth": f"{rec_id}:drift",
             "aux": {"chanmap_mat": DRIFT_CHANMAP_MAT, "meta": s.meta_uri},
+            **({"sources": drift_dataset1_sources(s.size_bytes)} if s.name == "dataset1" else {}),
         },
     )
 
 
 def drift_recordings() -> list[tuple[str, dict]]:
     """The two NP2.0 recordings with imposed drift (reconstructed objects, §4, §5)."""
-    return [_drift_recording(s) for s in DRIFT_SESSIONS]
+    facts = read_meta()
+    return [_drift_recording(s, facts) for s in DRIFT_SESSIONS]
 
 
 def _ground_truth(s: DriftSession) -> tuple[str, dict]:
