@@ -260,3 +260,11 @@ def test_cli_fetch_refusal_is_one_line(figshare, tmp_path, capsys):
     assert main(["fetch", "rec", "--catalog", str(cat), "--no-progress", "--discard-partial"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "refused the download" in err and "HTTP 403" in err
+
+
+def test_a_zip_archive_is_refused_at_its_first_bytes(s3):
+    s3.put("dataset1.zip", b"PK\x03\x04" + DATA[4:])
+    with pytest.raises(FetchError, match="zip archive") as err:
+        fetch(get_store(), URI, [{"url": s3.object_url("dataset1.zip"), "size": len(DATA)}], piece=PIECE,
+              progress=False, discard_partial=True)
+    assert "npx2020 add" in str(err.value) and len(_gets(s3)) <= 2 * get_store().config.parallel

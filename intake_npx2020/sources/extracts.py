@@ -57,7 +57,8 @@ def _extract_spec(md: dict, parent_spec, name: str) -> tuple[int, int, np.ndarra
     if not 0 <= f0 < f1 <= parent_spec.num_frames:
         raise InvalidObject(f"{name}: extract frames [{f0}, {f1}) are outside the parent's {parent_spec.num_frames}")
     ids = list(parent_spec.channel_ids)
-    chans = ids if ext["channels"] == "all" else list(ext["channels"])
+    every = isinstance(ext["channels"], str) and ext["channels"].startswith("all")  # "all", "all 384 channels"
+    chans = ids if every else list(ext["channels"])
     missing = [c for c in chans if c not in ids]
     if missing:
         raise InvalidObject(f"{name}: extract channels {missing[:5]} are not channels of the parent")

@@ -29,6 +29,10 @@ from .uri import ContentURI
 __all__ = ["Fetched", "fetch", "download"]
 
 
+#: the first bytes of a zip archive (a raw int16 recording practically never starts so)
+ZIP_MAGIC = b"PK\x03\x04"
+
+
 class Fetched(NamedTuple):
     """What :func:`fetch` did: the file's URI, bytes transferred, where from, and the manifest written."""
 
@@ -61,7 +65,11 @@ class _OriginPieces:
         self.name = origin.describe()
 
     def read(self, start: int, end: int) -> Body:
-        return self.reader.read_range(self.origin, start, end)
+        body = self.reader.read_range(self.origin, start, end)
+        if start == 0 and bytes(body.data[:4]) == ZIP_MAGIC:
+            raise Refused(f"{self.origin.url} is a zip archive, not the raw file itself: download it, unpack it, and "
+                          "run `npx2020 add` on the raw file")
+        return body
 
 
 def _piece(src, a: int, b: int, expect: str | None, retries: int) -> Body:
