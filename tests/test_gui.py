@@ -97,6 +97,10 @@ class Page:
             route.abort()
 
     def shot(self, name: str) -> Path:
+        """Screenshot the whole page once no loading indicator is left (each update has been drawn)."""
+        deadline = time.monotonic() + 20
+        while self.page.locator(".pn-loading").count() and time.monotonic() < deadline:
+            self.page.wait_for_timeout(200)
         path = ARTIFACTS / name
         self.page.screenshot(path=str(path), full_page=True)
         return path
@@ -330,6 +334,7 @@ def test_entries_without_bytes_show_their_geometry_and_a_message(shipped_viewer)
     _tab(p, "Recording")
     p.page.get_by_text("are not available here").wait_for()
     p.page.get_by_text("npx2020 add FILE").first.wait_for()
+    p.page.get_by_text("(from the catalog): 62.9 min, 374 channels, 30000 Hz").wait_for()
     assert _drawn(p, "geometry", _bluish, 1_000) >= 1_000, "no channel geometry drawn"
     probe = _figure(p, "probe", with_points=True)
     assert probe["points"] == 374 and probe["x"] == ["x (µm)"] and probe["y"] == ["y (µm)"]

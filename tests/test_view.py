@@ -363,7 +363,8 @@ def test_viewer_pages_say_when_bytes_are_missing(shipped):
     assert rec.status.failed and "not available here" in rec.status.alert.object and not rec.views.visible
     assert rec.heat_pipe.data is None
     geometry = rec.geometry_pipe.data  # from the catalog entry alone
-    assert len(geometry) == app.ctx.table.loc[rec.entry.value, "num_channels"]
+    assert len(geometry) == app.ctx.table.loc[rec.entry.value, "num_channels"] == 374
+    assert "(from the catalog): 62.9 min, 374 channels, 30000 Hz" in rec.status.info.object
     for name in ["cortexlab-drift-dataset1", "allen_mouse419112_probeE-ch0-7.10sec"]:
         app.open_entry(name, {"t": 5.0})
         assert f"`{name}` are not available here" in rec.status.alert.object
@@ -372,7 +373,7 @@ def test_viewer_pages_say_when_bytes_are_missing(shipped):
     for name in [n for n in shipped if shipped[n].metadata.get("kind") == "sorting"][:6]:
         app.open_entry(name)
         assert app.sorting.status.failed and name in app.sorting.status.alert.object
-        assert not app.sorting.plots.visible
+        assert not app.sorting.plots.visible and "(from the catalog): sorter" in app.sorting.status.info.object
     app.select("drift")
     assert app.drift.status.failed and "not available here" in app.drift.status.alert.object
     assert not app.drift.plot.visible

@@ -62,8 +62,31 @@ class ViewerContext:
         """The entry's data source (with the viewer's read roots)."""
         return vd.open_entry(self.catalog, name, self.storage_options)
 
+    def summary(self, name: str) -> str:
+        """What the catalog says about entry ``name`` (markdown, no data bytes read), e.g. while its bytes are
+        missing: description, probe, lab, duration, channels, sampling rate, sorter and unit count."""
+        if name not in self.table.index:
+            return ""
+        row = self.table.loc[name]
+        facts = [(f"{row['duration_s'] / 60:.1f} min" if row["duration_s"] >= 120 else f"{row['duration_s']:g} s")
+                 if _known(row["duration_s"]) else None,
+                 f"{int(row['num_channels'])} channels" if _known(row["num_channels"]) else None,
+                 f"{row['sampling_frequency']:g} Hz" if _known(row["sampling_frequency"]) else None,
+                 f"probe {row['probe']}" if _known(row["probe"]) else None,
+                 f"lab {row['lab']}" if _known(row["lab"]) else None,
+                 f"sorter {row['sorter']}" if _known(row["sorter"]) else None,
+                 f"{int(row['unit_count'])} units" if _known(row["unit_count"]) else None]
+        text = ", ".join(f for f in facts if f)
+        about = f"**{name}** (from the catalog): {text}." if text else f"**{name}**"
+        return f"{about} {row['description']}" if _known(row["description"]) else about
+
     def drift_entry(self, recording: str) -> str | None:
         """The drift entry of a recording, if the catalog has one."""
         t = self.table
         hits = t.index[(t["kind"] == "drift") & (t["recording"] == recording)]
         return str(hits[0]) if len(hits) else None
+
+
+def _known(value) -> bool:
+    """False for a missing table value (``None``, ``NaN``, ``pd.NA``, ``""``)."""
+    return not (value is None or pd.isna(value) or (isinstance(value, str) and not value))

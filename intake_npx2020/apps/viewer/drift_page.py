@@ -105,7 +105,7 @@ class DriftPage(Page):
             return
         self.detect.loading = True
         try:
-            read = self.status.attempt(name, lambda: self._detect(name), self._clear)
+            read = self.status.attempt(name, lambda: self._detect(name), self._clear, self.ctx.summary(name))
         finally:
             self.detect.loading = self.plot.loading = False
         if read is None:

@@ -162,9 +162,10 @@ class RecordingPage(Page):
         if not name:
             self.status.note("This catalog has no recordings.")
             return
-        self._geometry = self.status.attempt(name, lambda: vd.channel_geometry(self.ctx.source(name)))
+        about = self.ctx.summary(name)
+        self._geometry = self.status.attempt(name, lambda: vd.channel_geometry(self.ctx.source(name)), info=about)
         self._send_geometry()
-        x = self.status.attempt(name, lambda: self.ctx.source(name).to_dask(), self._clear)
+        x = self.status.attempt(name, lambda: self.ctx.source(name).to_dask(), self._clear, about)
         if x is None:
             return
         fs, nch = float(x.attrs["sampling_frequency"]), int(x.sizes["channel"])
@@ -195,7 +196,8 @@ class RecordingPage(Page):
         name = self.entry.value
         duration = min(float(self.window.value or 0.5), self.max_window_s)
         w = self.status.attempt(name, lambda: tr.load_window(self._x, float(self.start.value), duration,
-                                                            center=self.center.value), self._clear)
+                                                            center=self.center.value), self._clear,
+                                self.ctx.summary(name) + " The probe is drawn from the catalog.")
         if w is None:
             return
         self._w = w

@@ -82,7 +82,8 @@ class SortingPage(Page):
         if not name:
             self.status.note("This catalog has no sortings.")
             return
-        read = self.status.attempt(name, lambda: vd.sorting_tables(self.ctx.source(name)), self._clear)
+        read = self.status.attempt(name, lambda: vd.sorting_tables(self.ctx.source(name)), self._clear,
+                                   self.ctx.summary(name))
         if read is None:
             self.changed()
             return
