@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import catalog, run, store
+from . import catalog, pack, run, store
 
 #: modules whose ``register`` adds subcommands, in the order ``npx2020 --help`` lists them
-GROUPS = (store, catalog, run)
+GROUPS = (store, pack, catalog, run)
