@@ -13,6 +13,7 @@ manifest written, so later reads are chunk-verified and the store can serve as a
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import NamedTuple
@@ -114,11 +115,27 @@ def _pull(src, part: Partial, expect: dict[int, str], workers: int, retries: int
                 f.cancel()
 
 
+def _whole_sha1(part: Partial, progress: bool | None) -> str:
+    """sha1 of the whole partial file, read once (a progress bar on a terminal)."""
+    from ..progress import progress_bar
+
+    digest = hashlib.sha1()
+    with open(part.path, "rb") as f, progress_bar(part.size, f"verify {part.sha1[:12]}", progress) as bar:
+        while block := f.read(8 << 20):
+            digest.update(block)
+            bar.update(len(block))
+    return digest.hexdigest()
+
+
 def _verify_and_admit(store, part: Partial, progress: bool | None, discard: bool, known: str | None) -> str:
     """Hash the whole partial file; admit it (pinned) with its manifest (``known``, else a new one) if it is the
     file, else refuse."""
     part.close()
-    got, chunks = ingest.hash_file(part.path, progress)
+    if known or all(b - a == CHUNK_SIZE or b == part.size for a, b in part.bounds):
+        got = _whole_sha1(part, progress)  # the chunk hashes are known: the pieces' own, or the manifest's
+        chunks = [Chunk(a, b, part.done[a]) for a, b in part.bounds]
+    else:
+        got, chunks = ingest.hash_file(part.path, progress)
     if got != part.sha1:
         kept = (f"the partial download is kept at {part.path} (rerun with --discard-partial to remove it)"
                 if not discard else f"the {part.discard()}-byte partial download was removed")
