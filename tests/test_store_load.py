@@ -5,6 +5,7 @@ Every child process is bounded in work and time; the mirror is an in-process ser
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def _source(tmp_path: Path, n: int, lo: int, hi: int, seed: int = 3) -> tuple[Pa
     root = tmp_path / "source"
     bounds = irregular_bounds(n, seed=seed, lo=lo, hi=hi)
     uri = put_file(root, data, bounds, whole=True)
-    return root, data, uri, max(b - a for a, b in zip(bounds, bounds[1:]))
+    return root, data, uri, max(b - a for a, b in itertools.pairwise(bounds))
 
 
 def _on_disk(store: Path) -> tuple[int, int]:

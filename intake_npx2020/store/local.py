@@ -20,7 +20,7 @@ from .capacity import CacheTally, cached_blobs
 from .tmpfiles import Leftover, TempArea
 from .uri import check_sha1
 
-__all__ = ["blob_relpath", "ReadRoot", "OwnStore"]
+__all__ = ["OwnStore", "ReadRoot", "blob_relpath"]
 
 
 def blob_relpath(sha1: str) -> str:

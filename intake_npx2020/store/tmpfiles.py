@@ -17,11 +17,12 @@ import os
 import stat
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
-__all__ = ["TempArea", "TmpEntry", "Leftover", "GRACE_S"]
+__all__ = ["GRACE_S", "Leftover", "TempArea", "TmpEntry"]
 
 GRACE_S = 600.0
 
@@ -151,9 +152,7 @@ def _held(path: Path) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as err:
-        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            return True
-        return False
+        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
     finally:
         os.close(fd)
     return False
