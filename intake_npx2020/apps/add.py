@@ -83,7 +83,9 @@ def _sha1_check(rec: RawRecording):
     return check
 
 
-def write_doc(catalog: Path, doc: dict) -> None:
+def write_doc(catalog: str | Path, doc: dict) -> None:
+    """Write a catalog document (JSON body) with this module's header."""
+    catalog = Path(catalog)
     meta = {k: v for k, v in doc["metadata"].items() if k != "version"}
     meta.setdefault("description", f"recordings and sortings of {catalog.resolve().parent.name}")
     write_catalog_file(catalog, doc["sources"], meta, header=_HEADER)

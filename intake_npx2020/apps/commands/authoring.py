@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ...errors import ConfigError
 
@@ -57,6 +58,7 @@ def _cmd_include(args) -> int:
     from ...sources.nested import nested_entry
     from ..add import write_doc
 
+    args.catalog = Path(args.catalog)
     with catalog_lock(args.catalog):
         doc = load_catalog_doc(args.catalog)
         status = put_entries(doc, {args.id: nested_entry(args.target, args.catalog, args.description)},
