@@ -268,3 +268,14 @@ def test_a_zip_archive_is_refused_at_its_first_bytes(s3):
         fetch(get_store(), URI, [{"url": s3.object_url("dataset1.zip"), "size": len(DATA)}], piece=PIECE,
               progress=False, discard_partial=True)
     assert "npx2020 add" in str(err.value) and len(_gets(s3)) <= 2 * get_store().config.parallel
+
+
+def test_a_download_larger_than_the_free_space_is_refused_up_front(s3, monkeypatch):
+    import shutil
+
+    from intake_npx2020.errors import StoreFullError
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(StoreFullError, match="GB free"):
+        fetch(get_store(), URI, [_origin(s3)], piece=PIECE, progress=False)
+    assert _gets(s3) == []

@@ -14,11 +14,12 @@ manifest written, so later reads are chunk-verified and the store can serve as a
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
-from ..errors import ContentNotFound, FetchError, IntegrityError
+from ..errors import ContentNotFound, FetchError, IntegrityError, StoreFullError
 from . import ingest
 from .failover import backoff
 from .manifest import CHUNK_SIZE, Chunk, Manifest
@@ -52,10 +53,14 @@ class _Pieces:
 
     def __init__(self, src, sha1: str):
         self.src, self.sha1 = src, sha1
-        self.name = src.describe() if hasattr(src, "describe") else f"mirror {src.base}"
+        self.name = "live kachery" if hasattr(src, "describe") else f"mirror {src.base}"
 
     def read(self, start: int, end: int) -> Body | None:
         return self.src.get(self.sha1, start, end, end - start)
+
+    def describe(self) -> str:
+        """The source and what is known of it (the kachery services asked, or unreachable)."""
+        return self.src.describe() if hasattr(self.src, "describe") else self.name
 
 
 class _OriginPieces:
@@ -174,6 +179,8 @@ def download(store, u: ContentURI, size: int, origins: list[Origin], expect: lis
         A source's bytes are not the file (nothing is admitted).
     FetchError
         Every source failed or refused (the partial download is kept unless ``discard_partial``).
+    StoreFullError
+        The disk has less free space than the bytes still to download.
     """
     from ..progress import progress_bar
 
@@ -186,6 +193,7 @@ def download(store, u: ContentURI, size: int, origins: list[Origin], expect: lis
     sources = [_Pieces(s, u.sha1) for s in store.mirrors + store.remotes] + [_OriginPieces(o, reader) for o in origins]
     with store.own.lock(u.sha1):
         resumed = part.resume()
+        _check_space(part, size - resumed, u)
         part.open()
         with progress_bar(size, f"download {u.label or u.sha1[:12]}", progress) as bar:
             bar.update(resumed)
@@ -194,6 +202,17 @@ def download(store, u: ContentURI, size: int, origins: list[Origin], expect: lis
             _failed(part, u, errors, discard_partial)
         manifest = _verify_and_admit(store, part, progress, discard_partial, u.manifest if expect else None)
     return Fetched(str(u), size - resumed, used, manifest)
+
+
+def _check_space(part: Partial, need: int, u: ContentURI) -> None:
+    """Refuse up front a download the disk cannot hold (the partial file is sparse until written)."""
+    where = part.dir
+    while not where.exists():
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise StoreFullError(f"{u}: the download needs {need / 1e9:.1f} GB more, and {where} has "
+                             f"{free / 1e9:.1f} GB free: free some space, or point NPX2020_STORE at a larger disk")
 
 
 def _run(part: Partial, sources: list, checks: dict[int, str], config, bar) -> tuple[str, list]:
@@ -206,8 +225,8 @@ def _run(part: Partial, sources: list, checks: dict[int, str], config, bar) -> t
         try:
             _pull(src, part, checks, config.parallel, max(config.retries, 5), bar)
             used = src.name
-        except NotHere as err:
-            errors.append(f"{src.name}: {err}")
+        except NotHere:
+            errors.append(f"{src.describe() if isinstance(src, _Pieces) else src.name}: not there")
         except (PermanentError, TransientError, FetchError, IntegrityError) as err:
             errors.append(err)
     return used, errors
@@ -216,9 +235,9 @@ def _run(part: Partial, sources: list, checks: dict[int, str], config, bar) -> t
 def _failed(part: Partial, u: ContentURI, errors: list, discard: bool):
     done = sum(b - a for a, b in part.bounds if a in part.done)
     part.close()
-    if discard:
+    if discard or not done:
         part.discard()
-        kept = "the partial download was removed"
+        kept = "the partial download was removed" if done else "nothing was downloaded"
     else:
         kept = f"{done} of {part.size} bytes are kept in {part.path}; run the same command again to resume"
     if not errors:

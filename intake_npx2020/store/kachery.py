@@ -59,7 +59,7 @@ def _post(url: str, body: dict, headers: dict, timeout: float, name: str):
             r = session(4).post(url, json=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False)
             text = r.text
     except requests.RequestException as err:
-        raise TransientError(f"{name} {url} unreachable: {type(err).__name__}: {err}") from err
+        raise TransientError(f"{name} {url} unreachable ({_why(err)})") from err
     if r.status_code in (429, 502, 503, 504):
         raise TransientError(f"{name} {url}: HTTP {r.status_code}")
     if r.status_code != 200:
@@ -70,6 +70,16 @@ def _post(url: str, body: dict, headers: dict, timeout: float, name: str):
         return r.json()
     except ValueError:
         raise FetchError(f"{name} {url} answered with something that is not JSON: {text[:100]!r}") from None
+
+
+def _why(err: Exception) -> str:
+    """A few words on why a service could not be reached (the full exception text is a paragraph)."""
+    text = str(err)
+    for needle, words in (("resolve", "cannot resolve its host name"), ("refused", "connection refused"),
+                          ("timed out", "timed out"), ("deadline", "no answer in time"), ("SSL", "TLS error")):
+        if needle in text:
+            return words
+    return type(err).__name__
 
 
 def _found(resp, name: str, url: str) -> Found | None:
@@ -225,7 +235,7 @@ class KacheryRemote:
             try:
                 found = find(sha1, zone, self.timeout)
             except TransientError as err:
-                self._down[name] = (time.monotonic() + MISS_TTL, f"unreachable: {err}")
+                self._down[name] = (time.monotonic() + MISS_TTL, str(err).replace(f"{name} ", "", 1))
                 continue
             except FetchError as err:
                 refusals.append(str(err))
