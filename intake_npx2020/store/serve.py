@@ -1,9 +1,9 @@
 """``npx2020 serve``: a read-only HTTP mirror of a store root, with ``Range``, no listing, nothing outside it.
 
 Only ``GET`` and ``HEAD`` of ``/sha1/ab/cd/ef/<40 hex>`` are answered (``ab``, ``cd``, ``ef`` being the hash's
-first digits); any other path is 404, a malformed request 400/414/431/501, and a ``Range`` this server does not
-satisfy (several ranges, past the end, numbers over 19 digits, not ``bytes=``) 416. It binds 127.0.0.1 unless
-told otherwise.
+first digits), and of the same followed by ``.pco`` or ``.pco.json`` (a packed mirror's objects); any other path
+is 404, a malformed request 400/414/431/501, and a ``Range`` this server does not satisfy (several ranges, past
+the end, numbers over 19 digits, not ``bytes=``) 416. It binds 127.0.0.1 unless told otherwise.
 
 Symbolic links
     No symbolic link below ROOT is followed by default: every directory of a blob's path and the blob itself
@@ -45,7 +45,7 @@ from .safeopen import open_blob
 
 __all__ = ["default_max_connections", "make_server", "serve_in_thread"]
 
-_BLOB = re.compile(r"/sha1/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{40})")
+_BLOB = re.compile(r"/sha1/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{40}(?:\.pco|\.pco\.json)?)")
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
          b"Connection: close\r\n\r\n")
