@@ -17,14 +17,16 @@ import numpy as np
 
 from ..arrays import LazyTraces
 from ..extras import require
-from ..formats import Bin1Recording
+from ..formats import Bin1Recording, SpikeArrays, read_sorting
 from ..store.engine import get_store
+from ..tables import spike_trains
 from .probe import make_probe, sample_shifts
 
 _si = require("spikeinterface.core", why="the spikeinterface bridge")
 BaseRecording, BaseRecordingSegment, NumpySorting = _si.BaseRecording, _si.BaseRecordingSegment, _si.NumpySorting
+BaseSorting, BaseSortingSegment = _si.BaseSorting, _si.BaseSortingSegment
 
-__all__ = ["NpxRecording", "to_recording", "to_sorting"]
+__all__ = ["NpxRecording", "NpxSorting", "to_recording", "to_sorting"]
 
 
 def _attach(rec, spec: Bin1Recording, gain_to_uV: float | None, probe: str | None = None):
@@ -93,8 +95,50 @@ def to_recording(spec: Bin1Recording, storage_options: dict | None = None, gain_
     return _attach(rec, spec, gain_to_uV, probe)
 
 
-def to_sorting(spikes, sampling_frequency: float | None = None):
-    """A spikeinterface ``NumpySorting`` from :class:`~intake_npx2020.formats.SpikeArrays`."""
-    fs = sampling_frequency or spikes.sampling_frequency
+class _SortingSegment(BaseSortingSegment):
+    def __init__(self, trains: dict):
+        BaseSortingSegment.__init__(self)
+        self._trains = trains
+
+    def get_unit_spike_train(self, unit_id, start_frame=None, end_frame=None) -> np.ndarray:
+        st = self._trains[unit_id]
+        lo = 0 if start_frame is None else np.searchsorted(st, start_frame, side="left")
+        hi = len(st) if end_frame is None else np.searchsorted(st, end_frame, side="left")
+        return st[lo:hi]
+
+
+class NpxSorting(BaseSorting):
+    """A catalog sorting, re-read from its 2020 object when loaded (JSON-serialisable, unlike ``NumpySorting``).
+
+    Parameters
+    ----------
+    sorting : dict or str
+        The 2020 sorting object, or the ``sha1://`` URI of its JSON.
+    units_csv, units_filter
+        As for the ``npx_sorting`` driver.
+    storage_options : dict, optional
+    preloaded : SpikeArrays, optional
+        The arrays already read from ``sorting`` (not serialised: a reloaded copy reads them again).
+    """
+
+    def __init__(self, sorting, units_csv: str | None = None, units_filter: dict | None = None,
+                 storage_options: dict | None = None, preloaded: SpikeArrays | None = None):
+        spikes = preloaded if preloaded is not None else read_sorting(
+            sorting, get_store(storage_options), "sorting", units_csv, units_filter)
+        BaseSorting.__init__(self, spikes.sampling_frequency, unit_ids=np.asarray(spikes.unit_ids))
+        self.add_sorting_segment(_SortingSegment(spike_trains(spikes)))
+        self._kwargs = {"sorting": sorting, "units_csv": units_csv, "units_filter": units_filter,
+                        "storage_options": storage_options}
+
+
+def to_sorting(spikes: SpikeArrays, sorting=None, units_csv: str | None = None, units_filter: dict | None = None,
+               storage_options: dict | None = None):
+    """A spikeinterface sorting of :class:`~intake_npx2020.formats.SpikeArrays` read from ``sorting``.
+
+    :class:`NpxSorting` when the object (or its URI) is given, so it serialises; else a ``NumpySorting``.
+    """
+    if sorting is not None:
+        return NpxSorting(sorting, units_csv, units_filter, storage_options, preloaded=spikes)
+    fs = spikes.sampling_frequency
     return NumpySorting.from_samples_and_labels([spikes.sample_index], [spikes.unit_id], fs,
                                                 unit_ids=np.asarray(spikes.unit_ids))
