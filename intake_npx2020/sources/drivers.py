@@ -232,16 +232,17 @@ class SortingSource(_Base):
         return spike_trains(self.arrays)
 
     def to_spikeinterface(self):
-        """A spikeinterface ``NumpySorting`` (extra ``[spikeinterface]``)."""
+        """A spikeinterface sorting that reloads from this entry's object (extra ``[spikeinterface]``)."""
         from ..compat.spikeinterface import to_sorting
 
-        return to_sorting(self.arrays)
+        return to_sorting(self.arrays, self.sorting, self.units_csv, self.units_filter, self.storage_options or None)
 
     def to_spikeextractors(self):
         """A spikeextractors ``SortingExtractor`` (the 2020 API; extra ``[spikeextractors]``)."""
         from ..compat.spikeextractors import to_sorting_extractor
 
-        return to_sorting_extractor(self.arrays)
+        return to_sorting_extractor(self.arrays, self.sorting, self.units_csv, self.units_filter,
+                                    self.storage_options or None)
 
     def to_sorting(self):
         """The seed-compatible sorting object (``get_unit_ids``, ``get_unit_spike_train``)."""
