@@ -183,7 +183,7 @@ def _figure(path: Path, x, peaks, motion, truth, noise) -> None:
 
 def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, probe: str = "NP1",
              seed: int = 0, scheduler: str = "distributed", workers: int = 2, progress: bool | None = None,
-             log=print) -> dict:
+             log=print, packed: bool = False) -> dict:
     """Generate, serve, open over HTTP and analyse a synthetic drift dataset; return the summary.
 
     Parameters
@@ -195,16 +195,20 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
     probe : {"NP1", "NP2"}
     scheduler : {"distributed", "threads", "processes", "sync"}
         ``distributed`` runs a ``LocalCluster`` of ``workers`` processes sharing one on-disk cache.
+    packed : bool
+        Pack the store into a compressed mirror (``npx2020 pack``) and serve that instead: the summary's
+        ``wire_bytes_per_raw_byte`` shows what compression saved on the wire.
     """
     out = _fresh_dir(Path(out).resolve())
     t_start = time.perf_counter()
     truth, name = _generate(out, duration, probe, seed, progress, log)
     t_gen = time.perf_counter() - t_start
-    log(f"[2/5] serving {out / 'store'} over HTTP (npx2020 serve, 127.0.0.1)")
-    with _serve(out / "store") as base:
+    served = _pack(out, progress, log) if packed else out / "store"
+    log(f"[2/5] serving {served} over HTTP (npx2020 serve, 127.0.0.1)")
+    with _serve(served) as base:
         # every byte over HTTP into an empty cache: the catalog's own store beside it is not read here
         options = {"store": str(out / "cache"), "mirrors": [base], "read_roots": [], "use_kachery": False,
-                   "cache_max": 0}
+                   "cache_max": 0, "packed": packed}
         log(f"[3/5] opening {out / 'catalog.yaml'}: empty cache {out / 'cache'}, mirror {base}")
         cat = open_catalog(out / "catalog.yaml", storage_options=options)
         x = cat[name].to_dask()
@@ -214,6 +218,7 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
         _figure(out / "demo.png", x, peaks, motion, truth, noise)
     summary = _summary(out, base, truth, x, stats, t_gen, t_analysis, gt, truth_drift, peaks, motion, scheduler)
     summary.update({"wall_s": round(time.perf_counter() - t_start, 2), "reopen": _reopen_line(out, name)})
+    shutil.rmtree(out / "packed", ignore_errors=True)  # the store beside the catalog holds every byte
     summary.update(_keep_one_copy(out))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     peaks.to_csv(out / "peaks.csv", index=False)
@@ -239,6 +244,20 @@ def _generate(out: Path, duration: float, probe: str, seed: int, progress, log):
     name = f"synthetic-{probe.lower()}-drift"
     synth.write_catalog(truth, out / "store", out / "catalog.yaml", name)
     return truth, name
+
+
+def _pack(out: Path, progress, log) -> Path:
+    """Pack the demo's store into a compressed mirror beside it (as ``npx2020 pack`` does); its directory."""
+    from ..store.pack import Packer
+    from ..store.packplan import plan_store, reader_store
+
+    dest = out / "packed"
+    log(f"[2/5] packing {out / 'store'} into a compressed mirror {dest} (npx2020 pack)")
+    blobs, files = plan_store(reader_store(out / "store", dest / ".npx2020-tmp" / "reader"), out / "store")
+    r = Packer(dest, progress=progress).run(blobs, files)
+    log(f"      {r.chunk_bytes / 1e6:.0f} MB of chunks stored in {r.stored_bytes / 1e6:.0f} MB "
+        f"({r.chunks_pco} compressed, {r.chunks_raw} raw)")
+    return dest
 
 
 def _analyse(x, truth, options: dict, scheduler: str, workers: int, progress, log):
@@ -280,6 +299,8 @@ def _summary(out: Path, base: str, truth, x, stats, t_gen, t_analysis, gt, truth
         "generation_s": round(t_gen, 2), "generation_realtime_factor": round(truth.duration / t_gen, 2),
         "bytes_fetched_over_http": fetched["bytes_fetched"], "chunks_fetched": fetched["chunks_fetched"],
         "http_requests": fetched["requests"], "retries": fetched["retries"], "cache_hits": fetched["chunk_hits"],
+        "chunks_fetched_compressed": fetched.get("packed_chunks", 0),
+        "wire_bytes_per_raw_byte": round(fetched["bytes_fetched"] / raw_bytes, 4),
         "bytes_in_cache": _tree_bytes(out / "cache"), "raw_bytes": raw_bytes, "analysis_s": round(t_analysis, 2),
         "analysis_throughput_MBps": round(raw_bytes / t_analysis / 1e6, 1),
         "analysis_realtime_factor": round(truth.duration / t_analysis, 2),
@@ -319,7 +340,9 @@ def format_summary(s: dict) -> str:
     return "\n".join([
         f"recording: {s['duration_s']:.0f} s × {s['channels']} ch ({s['probe']}), generated at "
         f"{s['generation_realtime_factor']}× real time",
-        f"over HTTP: {s['bytes_fetched_over_http'] / 1e6:.1f} MB in {s['chunks_fetched']} verified chunks, "
+        f"over HTTP: {s['bytes_fetched_over_http'] / 1e6:.1f} MB on the wire for {s['raw_bytes'] / 1e6:.1f} MB raw "
+        f"({s['wire_bytes_per_raw_byte']:.2f} per raw byte; {s['chunks_fetched_compressed']} of "
+        f"{s['chunks_fetched']} verified chunks came compressed), "
         f"{s['http_requests']} requests, {s['retries']} retries; cache hits {s['cache_hits']}",
         f"analysis: {s['analysis_s']} s ({s['analysis_throughput_MBps']} MB/s, {s['analysis_realtime_factor']}× real "
         f"time, {s['scheduler']})",
