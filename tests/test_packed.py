@@ -342,3 +342,16 @@ def test_codec_edges():
         pco.encode(b"odd")
     with pytest.raises(pco.DecodeError):
         pco.decode_into(pco.encode(full), bytearray(len(full) + 2))
+
+
+@pytest.mark.slow
+def test_demo_serves_a_packed_mirror(tmp_path, capsys):
+    from intake_npx2020.apps.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--duration", "6", "--packed", "--scheduler", "threads", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    s = json.loads((out / "summary.json").read_text())
+    assert s["chunks_fetched_compressed"] == s["chunks_fetched"] > 0
+    assert s["wire_bytes_per_raw_byte"] < 0.4 and "per raw byte" in printed
+    assert s["recall_well_isolated"] >= 0.9 and not (out / "packed").exists()
