@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-__all__ = ["inside", "open_blob"]
+__all__ = ["inside", "open_blob", "open_below"]
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -66,6 +66,33 @@ def open_blob(root: str, sha1: str, link_dirs: tuple[str, ...] = ()) -> int | No
         if fd >= 0:
             os.close(fd)
     return _regular(blob)
+
+
+def open_below(root: str, relpath: str) -> int | None:
+    """A read-only descriptor of the regular file ``relpath`` (``a/b/c``, no ``..``) under ``root``, or None.
+
+    Every component is opened relative to its parent without following links, as for blobs.
+    """
+    parts = relpath.split("/")
+    if not relpath or any(p in ("", ".", "..") for p in parts):
+        return None
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        for part in parts[:-1]:
+            parent, fd = fd, -1
+            try:
+                fd = os.open(part, _DIR, dir_fd=parent)
+            finally:
+                os.close(parent)
+        return _regular(os.open(parts[-1], _FILE, dir_fd=fd))
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _open_link(root: str, dir_fd: int, sha1: str, link_dirs: tuple[str, ...]) -> int | None:

@@ -17,6 +17,12 @@ Symbolic links
     absolute and whose fully resolved target — the file actually opened — is a regular file below one of those
     directories. Nothing written into the store can widen this; only whoever starts the server can.
 
+Published sites
+    A ROOT written by ``npx2020 publish`` holds ``npx2020-site.json`` (:data:`SITE_FILE`), read once at start: then
+    the catalogs it lists (``/catalog.yaml``, ``/lab/catalog.yaml``, …; ``Cache-Control: no-cache``, they change
+    when the site is published again) and the blobs of its mirror directory (``/mirror/sha1/…``, as above) are
+    answered too; the site file itself and everything else stay 404.
+
 Under load
     The listen backlog is 1024 (the kernel may cap it at ``net.core.somaxconn``), so a burst of clients waits in
     the kernel's queue, not for SYN retransmissions. At most ``max_connections`` connections are served at once,
@@ -32,6 +38,7 @@ Under load
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import socket
@@ -41,9 +48,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .safeopen import open_blob
+from .safeopen import open_below, open_blob
 
-__all__ = ["default_max_connections", "make_server", "serve_in_thread"]
+__all__ = ["SITE_FILE", "default_max_connections", "make_server", "serve_in_thread"]
+
+#: what ``npx2020 publish`` writes at the top of a site: ``{"catalogs": [relative paths], "mirror": "mirror", …}``
+SITE_FILE = "npx2020-site.json"
 
 _BLOB = re.compile(r"/sha1/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{40}(?:\.pco|\.pco\.json)?)")
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
@@ -72,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     root = "."
     link_dirs: tuple[str, ...] = ()
+    site_files: frozenset = frozenset()  # a published site's catalogs (relative paths)
+    site_mirror = ""  # and its mirror directory, if ROOT is a published site
     quiet = True
     timeout = 30.0  # every socket operation (StreamRequestHandler applies it)
     min_rate = 65536.0
@@ -90,10 +102,16 @@ class _Handler(BaseHTTPRequestHandler):
         return ok
 
     def _open(self) -> int | None:
-        m = _BLOB.fullmatch(self.path.split("?", 1)[0])
+        path, root = self.path.split("?", 1)[0], self.root
+        self.mutable = path[1:] in self.site_files
+        if self.mutable:
+            return open_below(self.root, path[1:])
+        if self.site_mirror and path.startswith(f"/{self.site_mirror}/sha1/"):
+            path, root = path[len(self.site_mirror) + 1:], os.path.join(self.root, self.site_mirror)
+        m = _BLOB.fullmatch(path)
         if not m or m.group(4)[:6] != "".join(m.group(1, 2, 3)):
             return None
-        return open_blob(self.root, m.group(4), self.link_dirs)
+        return open_blob(root, m.group(4), self.link_dirs)
 
     def _error(self, code: int, msg: str, extra: dict | None = None) -> None:
         body = (msg + "\n").encode()
@@ -125,9 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
             if header is not None:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
             self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Type", "text/yaml; charset=utf-8" if self.mutable else "application/octet-stream")
             self.send_header("Content-Length", str(end - start))
-            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            self.send_header("Cache-Control", "no-cache" if self.mutable else "public, max-age=31536000, immutable")
             self.end_headers()
             if self.command != "HEAD":
                 self._send_body(f, start, end)
@@ -258,6 +276,21 @@ def default_max_connections() -> int:
     return max(4, min(256, (soft - 32) // 2))
 
 
+def _site(root: Path) -> dict:
+    """Handler attributes for a published site at ``root`` (its :data:`SITE_FILE`), or none."""
+    try:
+        site = json.loads((root / SITE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    safe = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
+    files = frozenset(c for c in site.get("catalogs", ()) if isinstance(c, str) and safe.fullmatch(c))
+    mirror = site.get("mirror")
+    mirror = mirror if isinstance(mirror, str) and safe.fullmatch(mirror) and "/" not in mirror else ""
+    if mirror and (not (root / mirror).is_dir() or (root / mirror).is_symlink()):
+        mirror = ""
+    return {"site_files": files, "site_mirror": mirror}
+
+
 def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, *,
                 link_dirs=(), max_connections: int | None = None, timeout: float = 30.0,
                 request_timeout: float = 15.0, min_rate: float = 65536.0) -> _Server:
@@ -287,7 +320,7 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0,
         if not os.path.isdir(d):
             raise FileNotFoundError(f"--link-dir {d}: not a directory")
     handler = type("Handler", (_Handler,), {"root": str(root), "quiet": quiet, "link_dirs": dirs,
-                                            "timeout": timeout, "min_rate": min_rate})
+                                            "timeout": timeout, "min_rate": min_rate, **_site(root)})
     return _Server((host, port), handler, max_connections or default_max_connections(), request_timeout)
 
 
