@@ -28,6 +28,7 @@ from .packed import PackedChunks
 __all__ = ["Failover", "HOW_TO", "backoff"]
 
 log = logging.getLogger("intake_npx2020.store")
+log.addHandler(logging.NullHandler())  # a library: shown only where the application configures logging
 
 HOW_TO = ("Obtain the file from its original source and run `npx2020 add FILE`, or set NPX2020_MIRRORS "
           "to the base URL of a server holding the store (e.g. one started with `npx2020 serve`).")
