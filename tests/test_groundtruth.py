@@ -169,3 +169,17 @@ def test_rounding_and_clipping_rule():
     clipped = inj.add_into(block, 0)
     assert clipped > 0 and np.array_equal(block, h)
     assert np.array_equal(parent, x.values)  # the parent's own buffer is untouched
+
+
+def test_spike_features_find_the_units(catalog):
+    path, result = catalog
+    cat = open_catalog(path)
+    spikes = cat[f"{PARENT}:ground_truth"].read()
+    feats = gt.spike_features(spikes, cat[PARENT].to_dask(), scheduler="threads")
+    assert list(spikes.columns) == list(feats.columns[:len(spikes.columns)]) and len(feats) == len(spikes)
+    assert (feats["amplitude"] < 0).all() and feats["y"].notna().all()
+    units = gt.unit_features(feats)
+    true_y = dict(zip(result.units["unit_id"].tolist(), result.units["y"]))
+    err = np.abs(units["depth"].to_numpy() - np.array([true_y[u] for u in units.index]))
+    assert np.median(err) < 25.0        # within about a row pair of contacts, drift (≤ 40 µm) included
+    assert "amplitude" not in spikes    # never joined by default

@@ -7,6 +7,8 @@
   ``spikeinterface.comparison``; :func:`~.detection.detection_recall` scores a peak detector on a hybrid.
 * **Drift benchmark**: :func:`motion_benchmark` compares a motion estimate (the package's, spikeinterface's, or
   yours) with the imposed drift of an entry.
+* **Sorting features** on request: :func:`spike_features` (per-spike amplitude, x, depth, the unit's peak channel)
+  and :func:`unit_features`, computed lazily from the recording.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from .params import ROUNDING_RULE, HybridParams
 from .reader import HybridTraces, hybrid_dataarray
 from .source import HybridSource
 from .evaluate import Evaluation, evaluate, to_si_sorting
+from .features import spike_features, unit_features
 from .motion import MotionBenchmark, motion_benchmark, motion_table
 from .writer import write_hybrid
 
 __all__ = ["HybridParams", "ROUNDING_RULE", "Injection", "draw_injection", "motion_knots", "HybridTraces",
            "hybrid_dataarray", "HybridSource", "write_hybrid", "Evaluation", "evaluate", "to_si_sorting",
-           "MotionBenchmark", "motion_benchmark", "motion_table"]
+           "MotionBenchmark", "motion_benchmark", "motion_table", "spike_features", "unit_features"]
