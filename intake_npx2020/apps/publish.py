@@ -30,11 +30,11 @@ from ..sources.catalog import open_catalog, write_catalog_file
 from ..sources.nested import is_catalog_entry
 from ..store.local import blob_relpath
 from ..store.manifest import CHUNK_SIZE
+from ..store.serve import SITE_FILE
 from ..store.uri import parse_uri
 
 __all__ = ["Published", "publish", "SITE_FILE", "MIRROR_DIR"]
 
-SITE_FILE = "npx2020-site.json"
 MIRROR_DIR = "mirror"
 _PENDING = "catalog.yaml.pending"  # written first, renamed once the mirror holds every blob
 _SCHEMES = ("sha1://", "sha1dir://", "kachery:")
