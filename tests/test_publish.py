@@ -1,4 +1,4 @@
-"""npx2020 publish: a static directory that anyone opens by URL, read in a fresh process with an empty store (issue 19)."""
+"""npx2020 publish: a static site anyone opens by URL, read in a fresh process with an empty store (issue 19)."""
 
 from __future__ import annotations
 
