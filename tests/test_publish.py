@@ -60,9 +60,13 @@ def _run_client(url: str, tmp_path: Path) -> tuple[dict, Path]:
 
 
 def _check_reads(report: dict, out: Path, expected: dict, prefix: str = "") -> None:
+    assert report["npx_ids"] == report["ids"]
     for key, want in expected.items():
         got = np.load(out / f"{prefix.replace(':', '_')}{key}.npy")
         assert got.shape == want.shape and np.array_equal(got, want), key
+        if f"{prefix}{key}" in report["windows"]:
+            a, b = report["windows"][f"{prefix}{key}"]
+            assert np.array_equal(np.load(out / f"{prefix}{key}.window.npy"), want[a:b, 5:15]), key
 
 
 @pytest.fixture
