@@ -108,3 +108,26 @@ def test_spikeinterface_motion_objects_are_read():
     m = Motion(np.stack([truth, truth], axis=1), t, np.array([200.0, 600.0]))
     b = motion_benchmark(m, _drift())
     assert b.summary["rms_um"] == pytest.approx(0.0, abs=1e-9) and b.summary["depth_bins"] == 2
+
+
+def test_cli_hybrid_then_evaluate(tmp_path, capsys):
+    """`npx2020 hybrid` writes the entries; `npx2020 evaluate` scores the truth against itself and a parent's."""
+    from intake_npx2020 import synth
+    from intake_npx2020.apps.cli import main
+
+    res = synth.generate(tmp_path / "s", duration=2.0, num_units=6, drift=None, seed=1, progress=False)
+    cat = tmp_path / "catalog.yaml"
+    synth.write_catalog(res, tmp_path / "store", cat, "rec")
+    assert main(["hybrid", "rec", "hyb", "--catalog", str(cat), "--units", "3", "--rates", "20,30",
+                 "--seed", "4"]) == 0
+    assert "wrote hyb, hyb:ground_truth into" in capsys.readouterr().out      # no drift entry: nothing moves
+    assert main(["evaluate", "hyb:ground_truth", "--truth", "hyb", "--catalog", str(cat), "--out",
+                 str(tmp_path / "ev")]) == 0
+    out = capsys.readouterr().out
+    assert "3 of 3 ground-truth units matched" in out and "mean accuracy 1.000" in out
+    assert (tmp_path / "ev" / "performance.csv").exists() and (tmp_path / "ev" / "evaluation.png").exists()
+    assert main(["evaluate", "rec:ground_truth", "--truth", "hyb", "--catalog", str(cat)]) == 0
+    assert "0 of 3 ground-truth units matched" in capsys.readouterr().out
+    assert main(["hybrid", "rec", "hyb", "--catalog", str(cat)]) == 1   # exists: one line, exit 1
+    assert "already has an entry" in capsys.readouterr().err
+    assert main(["info", "hyb", "--catalog", str(cat)]) == 0

@@ -84,6 +84,24 @@ class HybridSource(DataSource):
             self._parent = parent_source(self.parent, getattr(self, "cat", None), self.label, self.storage_options)
         return self._parent
 
+    @property
+    def store(self):
+        """The :class:`~intake_npx2020.store.Store` this entry reads its injection through."""
+        return get_store(self.storage_options or None)
+
+    @property
+    def spec(self):
+        """The parent's ``bin1`` spec: the raw bytes this hybrid reads (``npx2020 info`` shows them)."""
+        return self.parent_source.spec
+
+    def uris(self) -> list[str]:
+        """The ``sha1://`` URIs of every file this entry reads: the parent's, then the injection's arrays."""
+        from ..formats.objects import leaves
+
+        own = [v for v in leaves(self.injection_object) if isinstance(v, str) and v.startswith("sha1://")]
+        parent = self.parent_source
+        return (parent.uris() if hasattr(parent, "uris") else []) + own
+
     def parent_dask(self):
         """The parent recording as its lazy DataArray."""
         p = self.parent_source
@@ -97,8 +115,7 @@ class HybridSource(DataSource):
 
             x = self.parent_dask()
             pos = np.stack([x["x"].values, x["y"].values], axis=1)
-            self._injection = load_injection(self.injection_object, get_store(self.storage_options or None), pos,
-                                             f"hybrid {self.label}")
+            self._injection = load_injection(self.injection_object, self.store, pos, f"hybrid {self.label}")
         return self._injection
 
     def _get_schema(self):

@@ -17,7 +17,8 @@ __all__ = ["write_hybrid", "hybrid_entries"]
 
 
 def _motion(cat, parent_id: str, motion):
-    """``motion`` resolved: ``"parent"`` is the parent's ``:drift`` entry if it has one; an entry ID is read."""
+    """``motion`` resolved: ``"parent"`` is the parent's ``:drift`` entry if it has one that moves; an entry ID is
+    read."""
     if isinstance(motion, str):
         if motion == "none":
             return None, None
@@ -26,7 +27,10 @@ def _motion(cat, parent_id: str, motion):
             if motion == "parent":
                 return None, None
             raise CatalogError(f"no drift entry {entry!r} in the catalog")
-        return cat[entry].read(), entry
+        table = cat[entry].read()
+        if motion == "parent" and not table["position"].any():   # a drift entry of zeros: nothing moves
+            return None, None
+        return table, entry
     return motion, None
 
 
