@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import authoring, catalog, pack, run, store
+from . import authoring, catalog, groundtruth, pack, run, store
 
 #: modules whose ``register`` adds subcommands, in the order ``npx2020 --help`` lists them
-GROUPS = (store, pack, authoring, catalog, run)
+GROUPS = (store, pack, authoring, catalog, run, groundtruth)
