@@ -68,6 +68,13 @@ def _source_name(rec: RawRecording) -> str:
     return "/".join(rec.path.parts[-keep:])
 
 
+def _gains(gain) -> dict:
+    """``gain_to_uV`` when every channel has one gain; else ``channel_gain_to_uV`` (in channel order) alone."""
+    if isinstance(gain, list):
+        return {"gain_to_uV": None, "channel_gain_to_uV": gain}
+    return {"gain_to_uV": gain}
+
+
 def recording_entry(rec: RawRecording, raw_uri: str, rid: str, storage_options: dict, info: dict | None = None,
                     description: str | None = None, chunk_seconds: float = 1.0) -> tuple[dict, dict]:
     """The ``bin1`` object of a stored raw file and its catalog entry.
@@ -96,7 +103,7 @@ def recording_entry(rec: RawRecording, raw_uri: str, rid: str, storage_options: 
             "region": None, "duration_s": rec.duration_s, "num_channels": len(rec.channel_ids),
             "raw_num_channels": rec.raw_num_channels, "sampling_frequency": rec.samplerate,
             "num_frames": rec.num_frames, "size_bytes": rec.size_bytes, "dtype": "int16", "drift": None,
-            "gain_to_uV": rec.gain_to_uV, "sync_channel": rec.sync_channel, "source_format": rec.source_format,
+            **_gains(rec.gain_to_uV), "sync_channel": rec.sync_channel, "source_format": rec.source_format,
             "source": _source_name(rec), "source_files": [p.name for p in rec.side_files], **rec.extra,
             "recording_path": object_uri(obj, rid), "object_sha1": object_sha1(obj), "object_status": "computed",
             "sortings": []}
@@ -111,8 +118,9 @@ def recording_entry(rec: RawRecording, raw_uri: str, rid: str, storage_options: 
 
 def _curated_entry(base: dict, cur: Curation, table_uri: str, units: list[dict], sid: str) -> dict:
     good = set(cur.unit_ids)
+    kept = [u for u in units if u["unit_id"] in good]
     meta = {**base["metadata"], "label": f"{sid}:{cur.suffix}", "curated": cur.curated, "unit_count": len(good),
-            "units": [u for u in units if u["unit_id"] in good],
+            "num_spikes": sum(u["num_spikes"] for u in kept), "units": kept,
             "curation": f"units whose {cur.column} is {cur.value!r} in {cur.table.name}", "parent": sid}
     what = "curated" if cur.curated else "Kilosort-labelled"
     return {"description": f"{base['description']} ({what} {cur.value} units)", "driver": "npx_sorting",
