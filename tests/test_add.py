@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import intake
@@ -54,6 +57,42 @@ def test_spikeglx_added_read_back_bit_exact(tmp_path, capsys):
     assert add_recording(bin_path, "lab-np2", cat_path, info={"lab": "mylab", "region": "CA1"},
                          progress=False).status == {"lab-np2": "unchanged"}
     assert cat_path.read_bytes() == before
+
+
+def test_spikeglx_np1_gains_from_the_imro_table(tmp_path):
+    imro = "(0,384)" + "".join(f"({c} 0 0 {1000 if c == 3 else 500} 250 1)" for c in range(384))
+    np1 = {"imDatPrb_pn": "PRB_1_4_0480_1", "imDatPrb_type": "0", "imAiRangeMax": "0.6", "imAiRangeMin": "-0.6",
+           "imMaxInt": "512", "imroTbl": imro}
+    bin_path, raw = write_spikeglx(tmp_path / "np1", frames=600, **np1)
+    cat = tmp_path / "catalog.yaml"
+    add_recording(bin_path, "np1", cat, progress=False)
+    m = _open(cat)["np1"].metadata
+    assert m["probe"] == "NP1" and m["probe_detail"].startswith("PRB_1_4_0480_1")
+    gains = m["channel_gain_to_uV"]  # mixed gains: one per channel, and no single gain_to_uV
+    assert "gain_to_uV" not in m and gains[3] == 0.6 / 512 / 1000 * 1e6 and set(gains[4:]) == {2.34375}
+    uniform = write_spikeglx(tmp_path / "np1u", frames=600, **{**np1, "imroTbl": imro.replace(" 1000 ", " 500 ")})[0]
+    add_recording(uniform, "np1u", cat, progress=False)
+    assert _open(cat)["np1u"].metadata["gain_to_uV"] == 2.34375
+    assert np.array_equal(_open(cat)["np1"].to_dask().values, raw[:, :384])
+
+
+def test_link_instead_of_copy_and_a_catalog_read_with_no_environment(tmp_path):
+    bin_path, raw = write_spikeglx(tmp_path / "sglx", frames=1000)
+    cat = tmp_path / "lab" / "catalog.yaml"
+    assert main(["add-recording", str(bin_path), "--id", "rec", "--catalog", str(cat), "--link",
+                 "--no-progress"]) == 0
+    stored = cat.parent / "store" / blob_relpath(hashlib.sha1(raw.tobytes()).hexdigest())
+    assert stored.stat().st_ino == bin_path.stat().st_ino  # hard-linked, not copied
+    home, out = tmp_path / "home2", tmp_path / "out"
+    home.mkdir()
+    client = Path(__file__).parent / "publish_client.py"  # reads every entry in a fresh process
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NPX2020_KACHERY": "0"}
+    r = subprocess.run([sys.executable, str(client), str(cat), str(out)], env=env, capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert np.array_equal(np.load(out / "rec.npy"), raw[:, :384])
+    report = json.loads((out / "report.json").read_text())
+    assert report["stores"]["rec"]["files_after"] == 0  # read in place from the store beside the catalog
 
 
 def test_spikeglx_saved_subset_keeps_channel_ids_and_sync_column(tmp_path):
@@ -205,6 +244,7 @@ def test_phy_folder_added_with_curated_good_units(lab, tmp_path, capsys):
     good = c["rec:ks:curated"]
     assert sorted(set(good.read().unit_id)) == [0, 2, 4] and good.metadata["curated"] is True
     assert good.metadata["unit_count"] == 3 and [r["group"] for r in good.metadata["units"]] == ["good"] * 3
+    assert good.metadata["num_spikes"] == int(np.isin(labels, [0, 2, 4]).sum())
     assert np.array_equal(good.spike_train(2), np.sort(times[labels == 2]))
 
 
