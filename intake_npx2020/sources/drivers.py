@@ -49,6 +49,15 @@ class _Base(DataSource):
         schemes = ("sha1://", "sha1dir://", "kachery:")
         return [v for v in leaves(data_args) if isinstance(v, str) and v.startswith(schemes)]
 
+    def fetch(self, progress: bool | None = None, discard_partial: bool = False) -> list[str]:
+        """Make every file of this entry whole and verified in its store, as ``npx2020 fetch ID`` does: from the
+        stores, mirrors, live kachery, then ``metadata.sources`` (an extract is derived from its parent, which
+        needs the catalog). Returns one line per file saying what was done."""
+        from .fetching import fetch_entry
+
+        cat = self.cat if self.cat is not None else {self.name: self}
+        return fetch_entry(cat, self.name, progress=progress, discard_partial=discard_partial)
+
 
 class RecordingSource(_Base):
     """A ``bin1`` recording as a dask-backed ``xarray.DataArray`` (int16, dims ``time``, ``channel``).
