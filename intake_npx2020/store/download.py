@@ -99,8 +99,18 @@ def _piece(src, a: int, b: int, expect: str | None, retries: int) -> Body:
 
 
 def _pull(src, part: Partial, expect: dict[int, str], workers: int, retries: int, bar) -> None:
-    """Every piece still to do from ``src``, ``workers`` at a time; the first failure stops the rest."""
+    """Every piece still to do from ``src``, ``workers`` at a time; the first failure stops the rest.
+
+    The first piece is read alone: a source that refuses, lacks the file or is an archive says so after one
+    request, not after ``2 * workers``.
+    """
     todo = part.todo()
+    if not todo:
+        return
+    a, b = todo.pop(0)
+    body = _piece(src, a, b, expect.get(a), retries)
+    part.write(a, body.data, body.sha1)
+    bar.update(b - a)
     with ThreadPoolExecutor(workers, thread_name_prefix="npx2020-download") as ex:
         pending = {ex.submit(_piece, src, a, b, expect.get(a), retries): (a, b) for a, b in todo[:2 * workers]}
         queue = iter(todo[2 * workers:])
