@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -87,40 +86,47 @@ def _entry_blobs(name: str, entry: dict, src) -> list[_Blob]:
     return out
 
 
+def _pieces(b: _Blob, local: str | None):
+    """The blob's bytes in pieces: from a local file, through the store (chunks verified), or whole."""
+    if local:
+        with open(local, "rb") as f:
+            while data := f.read(CHUNK_SIZE):
+                yield data
+    elif b.uri.startswith(_SCHEMES):
+        size = b.store.size(b.uri)
+        for pos in range(0, size, CHUNK_SIZE):
+            yield b.store.read(b.uri, pos, min(size, pos + CHUNK_SIZE))
+    else:
+        yield b.store.load_bytes(b.sha1)
+
+
+def _write_checked(b: _Blob, local: str | None, tmp: Path, link: str | None, bar) -> str:
+    """Write (or hard-link, with ``link="hard"`` and a local file) the blob to ``tmp``; the sha1 of its bytes."""
+    whole = hashlib.sha1()
+    linked = False
+    if local and link == "hard":
+        try:
+            os.link(local, tmp)
+            linked = True
+        except OSError:
+            pass  # another filesystem: copied
+    with open(os.devnull if linked else tmp, "wb") as g:
+        for data in _pieces(b, local):
+            whole.update(data)
+            if not linked:
+                g.write(data)
+            bar.update(len(data))
+    return whole.hexdigest()
+
+
 def _read_blob(b: _Blob, out_path: Path, link: str | None, bar) -> int:
     """Write blob ``b`` to ``out_path`` (atomically, its sha1 checked); returns its size."""
     tmp = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    local = b.store.locate(b.sha1)
-    whole = hashlib.sha1()
     try:
-        if local:
-            with open(local, "rb") as f, open(tmp, "wb") as g:
-                while data := f.read(CHUNK_SIZE):
-                    whole.update(data)
-                    g.write(data)
-                    bar.update(len(data))
-        elif b.uri.startswith(_SCHEMES):
-            size = b.store.size(b.uri)
-            with open(tmp, "wb") as g:
-                for pos in range(0, size, CHUNK_SIZE):
-                    data = b.store.read(b.uri, pos, min(size, pos + CHUNK_SIZE))
-                    whole.update(data)
-                    g.write(data)
-                    bar.update(len(data))
-        else:
-            data = b.store.load_bytes(b.sha1)
-            whole.update(data)
-            tmp.write_bytes(data)
-            bar.update(len(data))
-        if whole.hexdigest() != b.sha1:
-            raise IntegrityError(f"{b.uri}: the local copy hashes to {whole.hexdigest()}, not {b.sha1}; not published")
-        if local and link == "hard":
-            tmp.unlink()
-            try:
-                os.link(local, tmp)
-            except OSError:
-                shutil.copyfile(local, tmp)
+        digest = _write_checked(b, b.store.locate(b.sha1), tmp, link, bar)
+        if digest != b.sha1:
+            raise IntegrityError(f"{b.uri}: the local copy hashes to {digest}, not {b.sha1}; not published")
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
