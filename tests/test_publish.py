@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -23,6 +24,7 @@ from intake_npx2020.apps.publish import publish
 from intake_npx2020.errors import ContentNotFound
 from intake_npx2020.sources.authoring import load_catalog_doc
 from intake_npx2020.sources.catalog import write_catalog_file
+from intake_npx2020.store.local import blob_relpath
 from intake_npx2020.store.serve import serve_in_thread
 
 pytest.importorskip("probeinterface")
@@ -182,7 +184,10 @@ def test_republish_copies_only_new_blobs(lab, tmp_path, capsys):
 
 def test_published_directory_reads_from_disk_wherever_it_goes(lab, tmp_path):
     cat, expected = lab
-    publish(cat, tmp_path / "site", progress=False)
+    publish(cat, tmp_path / "site", link="hard", progress=False)
+    raw = (tmp_path / "src" / "session").rglob("continuous.dat").__next__()
+    rel = blob_relpath(hashlib.sha1(raw.read_bytes()).hexdigest())
+    assert (tmp_path / "site" / "mirror" / rel).stat().st_ino == (cat.parent / "store" / rel).stat().st_ino
     moved = tmp_path / "elsewhere" / "copy"
     moved.parent.mkdir()
     (tmp_path / "site").rename(moved)
