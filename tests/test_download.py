@@ -288,3 +288,22 @@ def test_a_catalog_entry_fetches_itself(s3, tmp_path):
     src = open_catalog(write_catalog(tmp_path / "cat.yaml", {"rec": entry}))["rec"]
     assert f"fetched {len(DATA)} bytes" in src.fetch(progress=False)[0]
     assert np.array_equal(src.to_dask().values, np.frombuffer(DATA, "<i2").reshape(-1, 10))
+
+
+def test_fetch_a_small_file_without_manifest_from_a_mirror(tmp_path, serve_process):
+    """`npx2020 fetch sha1://…` of a file with no manifest comes whole from a mirror, verified (no size needed)."""
+    from intake_npx2020.apps.cli import main
+    from intake_npx2020.errors import ContentNotFound
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.download import fetch
+
+    data = bytes(range(256)) * 400
+    src = get_store({"store": str(tmp_path / "src")})
+    uri = src.put_bytes(data)
+    base = serve_process(tmp_path / "src")
+    dst = get_store({"store": str(tmp_path / "dst"), "mirrors": [base], "use_kachery": False})
+    got = fetch(dst, f"sha1://{uri}/small.bin")
+    assert got.nbytes == len(data) and open(dst.locate(uri), "rb").read() == data
+    assert main(["fetch", f"sha1://{'c' * 40}/x", "--store", str(tmp_path / "dst")]) == 1
+    with pytest.raises(ContentNotFound, match="no mirror"):
+        fetch(dst, f"sha1://{'c' * 40}/x")

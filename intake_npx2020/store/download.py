@@ -278,6 +278,13 @@ def fetch(store, uri, origins=(), size: int | None = None, progress: bool | None
     if store.locate(u.sha1):
         return Fetched(str(u), 0, "already in a local store")
     chunks, err = _manifest_chunks(store, u)
+    if chunks is None and not u.manifest:  # a small file: whole from a mirror or kachery, verified (≤ 2 GiB)
+        try:
+            return Fetched(str(u), ingest.fetch(store, u, progress), "stores, mirrors and kachery")
+        except (ContentNotFound, FetchError) as e:
+            if not origins:
+                raise
+            err = e
     if chunks is not None:
         try:
             n = ingest.fetch(store, u, progress)
