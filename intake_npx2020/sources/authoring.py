@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import CatalogError, EntryNotFound
 from ..formats.builders import bin1_object, npy1_object
 from ..formats.foreign import Curation, RawRecording, SortingInput
-from .catalog import _NOT_JSON, _load_json_body, _load_yaml
+from .catalog import parse_catalog_text
 
 __all__ = ["object_sha1", "object_uri", "load_catalog_doc", "catalog_lock", "recording_entry", "sorting_entries",
            "put_entries", "recording_of", "link_sortings"]
@@ -40,9 +40,7 @@ def load_catalog_doc(path: str | Path) -> dict:
     if not path.exists():
         return {"metadata": {"version": 1}, "sources": {}}
     text = path.read_text(encoding="utf-8")
-    doc = _load_json_body(text, str(path))
-    if doc is _NOT_JSON:
-        doc = _load_yaml(text)
+    doc = parse_catalog_text(text, str(path))
     if not isinstance(doc, dict) or not isinstance(doc.get("sources", {}), dict):
         raise CatalogError(f"catalog {path}: not an intake catalog (a mapping with 'sources')")
     doc.setdefault("metadata", {"version": 1})

@@ -18,7 +18,7 @@ from ..errors import CatalogError, EntryNotFound
 from ..formats.objects import leaves
 
 __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text",
-           "describe_entry", "store_beside", "write_catalog_file"]
+           "describe_entry", "store_beside", "write_catalog_file", "parse_catalog_text"]
 
 #: The catalog of the 2020 collection, installed as package data.
 CATALOG_PATH = Path(__file__).parent / "catalogs" / "npx2020.yaml"
@@ -103,6 +103,15 @@ def entry_text(name: str, described: dict) -> str:
     return " ".join([name, d.get("description") or "", *map(str, leaves(meta))]).lower()
 
 
+def parse_catalog_text(text: str, path: str) -> Any:
+    """A catalog file's text as data: a JSON body (after comment lines) with ``json.loads``, else safe YAML.
+
+    Either way a duplicate mapping key raises ``intake.catalog.exceptions.DuplicateKeyError``.
+    """
+    data = _load_json_body(text, path)
+    return _load_yaml(text) if data is _NOT_JSON else data
+
+
 class NPXCatalog(YAMLFileCatalog):
     """An intake YAML catalog whose ``search`` needs every word, and matches values rather than field names.
 
@@ -127,9 +136,7 @@ class NPXCatalog(YAMLFileCatalog):
         from intake.catalog.local import CatalogParser, UserParameter
 
         self.text = text
-        data = _load_json_body(text, self.path)
-        if data is _NOT_JSON:
-            data = _load_yaml(text)
+        data = parse_catalog_text(text, self.path)
         if data is None:
             raise exceptions.CatalogException(f"No YAML data in {self.path}")
         result = CatalogParser(data, context={"root": self._dir}, getenv=self.getenv, getshell=self.getshell)
