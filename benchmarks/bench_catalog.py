@@ -138,7 +138,6 @@ def get_traces_2020(path, raw_num_channels: int, channel_map: dict, channel_ids,
 
 def _get_traces(s: Session) -> list[Figure]:
     from intake_npx2020.sources.drivers import RecordingSource
-    from intake_npx2020.compat.seed import Recording
 
     seconds = 20 if s.quick else 60
     obj, path = s.bin1_object(seconds, N_CH)
@@ -146,7 +145,7 @@ def _get_traces(s: Session) -> list[Figure]:
     warm(path)
     win = 10 * FS
     starts = [int(a) for a in np.random.default_rng(11).integers(0, seconds * FS - win, size=3)]
-    rec = Recording(RecordingSource(recording=obj, chunk_seconds=1.0, storage_options=so))
+    rec = RecordingSource(recording=obj, chunk_seconds=1.0, storage_options=so).to_recording()
     d = obj["data"]
     ids = d["channel_ids"]
 
@@ -196,7 +195,7 @@ def _get_traces(s: Session) -> list[Figure]:
     obj374 = {"recording_format": "bin1", "data": dict(d, channel_ids=list(range(374)),
                                                         channel_map={str(i): c for i, c in enumerate(cols374)},
                                                         channel_positions={str(i): [0.0, 20.0 * i] for i in range(374)})}
-    rec374 = Recording(RecordingSource(recording=obj374, chunk_seconds=1.0, storage_options=so))
+    rec374 = RecordingSource(recording=obj374, chunk_seconds=1.0, storage_options=so).to_recording()
 
     def ours374():
         for a in starts:
