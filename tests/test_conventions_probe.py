@@ -45,6 +45,8 @@ def test_np1_against_spikeglx_reader(tmp_path, cols, saved):
     np.testing.assert_array_equal(g["adc_group"], probe.contact_annotations["adc_group"])
     np.testing.assert_array_equal(g["adc_sample_order"], probe.contact_annotations["adc_sample_order"])
     np.testing.assert_array_equal(_model_xy(locations, "NP1"), probe.contact_positions)
+    for frame in ([0.0, 0.0], [11.0, 0.0]):     # probeinterface's own positions, and SpikeGLX's (from the edge)
+        assert list(channel_geometry(probe.contact_positions + frame, "NP1")["contact_id"]) == list(probe.contact_ids)
     from spikeinterface.extractors.neuropixels_utils import get_neuropixels_sample_shifts_from_probe
 
     np.testing.assert_allclose(g["inter_sample_shift"], get_neuropixels_sample_shifts_from_probe(probe))
@@ -71,6 +73,8 @@ def test_np2_against_spikeglx_reader(tmp_path, probe_name, imro, part):
     g = channel_geometry(locations, probe_name)
     assert list(g["contact_id"]) == list(probe.contact_ids)
     np.testing.assert_array_equal(_model_xy(locations, probe_name), probe.contact_positions)
+    from_edge = channel_geometry(locations + [27.0, 0.0], probe_name)   # SpikeGLX's frame: x from the shank edge
+    assert list(from_edge["contact_id"]) == list(probe.contact_ids)
     if probe.shank_ids is not None and len(set(probe.shank_ids)) > 1:
         np.testing.assert_array_equal(g["shank"], probe.shank_ids.astype(int))
     assert "adc_group" not in g   # the NP2 readout wiring is not known for these recordings
@@ -119,9 +123,10 @@ def test_every_catalog_recording_gets_its_model():
         assert x["contact_id"].dtype.kind == "U" and len(set(x["contact_id"].values)) == x.sizes["channel"]
         assert set(np.unique(x["shank"].values)) == (set(range(4)) if "4-shank" in meta["probe"] else {0})
         assert ("inter_sample_shift" in x.coords) == (meta["probe"] == "NP1"), name
-        reconstructed = meta["object_status"] == "reconstructed" or name.startswith("allen_mouse4")
-        assert x.attrs["probe_geometry"] == ("reconstructed" if reconstructed and "10sec" not in name
-                                             else "as published"), name
+        if meta["object_status"] == "verified":
+            assert x.attrs["probe_geometry"] == "as published", name
+        if name.startswith("svoboda"):    # positions reconstructed from the probe type, not published
+            assert x.attrs["probe_geometry"] == "reconstructed", name
     assert "Phase 3A is inferred" in cat["cortexlab-single-phase-3"].to_dask().attrs["probe_uncertain"]
 
 

@@ -5,10 +5,12 @@ Pure arithmetic on a recording's contact positions, so the base install (no prob
 (``build_neuropixels_probe`` of the part number in :data:`MODELS`; contact ids ``e<electrode>`` or
 ``s<shank>e<electrode>``), checked against it in ``tests/test_conventions_probe.py``.
 
-Positions are matched to electrodes in the frames the 2020 collection uses: probeinterface's own
-(``x = 32 * column (+ 16 on even rows of NP1.0), y = pitch * row``) and, for NP1.0, Kilosort's channel map
-(``x`` in {43, 11, 59, 27}, ``y = 20 * (row + 1)``: probeinterface's x mirrored about 59 µm, y shifted by
-20 µm). Channels must sit on distinct electrodes of one frame, else the model is not applied.
+Positions are matched to electrodes in the frames the 2020 collection uses, tried in this order:
+probeinterface's model (``x = 32 * column (+ 16 on even rows of NP1.0), y = pitch * row``); for NP1.0,
+Kilosort's channel map (``x`` in {43, 11, 59, 27}, ``y = 20 * (row + 1)``: the model's x mirrored about 59 µm,
+y shifted by 20 µm); and SpikeGLX's geometry map, x measured from the shank's edge (the model's x plus 11 µm on
+NP1.0, 27 µm on NP2.0). Channels must sit on distinct electrodes of one frame, else the model is not applied.
+NP1.0 positions in SpikeGLX's frame that skip the bottom row also fit Kilosort's frame, which wins.
 """
 
 from __future__ import annotations
@@ -36,21 +38,24 @@ class ProbeModel:
     shank_pitch: float = 0.0    # µm
     electrodes_per_shank: int = 0
     adc_known: bool = False     # NP1.0-type 32 ADCs x 12 channels (readout channel = electrode % 384)
+    edge: float = 0.0           # x of the left column's centre from the shank's edge (SpikeGLX's frame), µm
     note: str = ""
 
     @property
     def frames(self) -> tuple[tuple[float, float, float], ...]:
         """``(sign, x0, y0)`` with ``x_model = sign * (x - x0)``, ``y_model = y - y0``; model frame first."""
-        return ((1.0, 0.0, 0.0), (-1.0, 59.0, 20.0)) if self.stagger else ((1.0, 0.0, 0.0),)
+        kilosort = ((-1.0, 59.0, 20.0),) if self.stagger else ()
+        return ((1.0, 0.0, 0.0), *kilosort, (1.0, self.edge, 0.0))
 
 
 #: the catalog's ``metadata.probe`` → model (Phase 3A/3B and NP1.0 share the NP1.0 layout and multiplexing)
 MODELS = {
     "NP1": ProbeModel("NP1000", "Neuropixels 1.0 (also Phase 3A/3B)", 1, 20.0, 16.0, electrodes_per_shank=960,
-                      adc_known=True, note="Phase 3A/3B assumed to share NP1.0's 32-ADC x 12-channel sampling order"),
-    "NP2": ProbeModel("NP2000", "Neuropixels 2.0 single shank", 1, 15.0, 0.0, electrodes_per_shank=1280),
+                      adc_known=True, edge=11.0,
+                      note="Phase 3A/3B assumed to share NP1.0's 32-ADC x 12-channel sampling order"),
+    "NP2": ProbeModel("NP2000", "Neuropixels 2.0 single shank", 1, 15.0, 0.0, electrodes_per_shank=1280, edge=27.0),
     "NP2 4-shank": ProbeModel("NP2010", "Neuropixels 2.0 four shanks", 4, 15.0, 0.0, shank_pitch=250.0,
-                              electrodes_per_shank=1280),
+                              electrodes_per_shank=1280, edge=27.0),
 }
 
 # NP1.0: 32 ADCs each sample 12 readout channels in turn, plus one LFP slot: 13 slots per 30 kHz frame
