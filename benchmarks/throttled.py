@@ -18,7 +18,7 @@ from pathlib import Path
 
 _PATH = re.compile(r"/sha1/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{40}(?:\.pco|\.pco\.json)?)")
 _RANGE = re.compile(r"bytes=(\d+)-(\d+)")
-_PIECE = 64 << 10
+_PIECE = 256 << 10  # 2.6 ms of a 100 MB/s link
 
 
 class Link:
@@ -64,14 +64,17 @@ def make_handler(root: Path, link: Link):
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
             self.send_header("Content-Length", str(end - start))
             self.end_headers()
+            self.wfile.flush()
             with open(path, "rb") as f:
-                f.seek(start)
-                left = end - start
-                while left:
-                    piece = f.read(min(_PIECE, left))
-                    link.take(len(piece))
-                    self.wfile.write(piece)
-                    left -= len(piece)
+                offset = start
+                while offset < end:
+                    n = min(_PIECE, end - offset)
+                    link.take(n)
+                    while n:  # the kernel copies file to socket; this process only paces it
+                        sent = os.sendfile(self.connection.fileno(), f.fileno(), offset, n)
+                        if not sent:
+                            return
+                        offset, n = offset + sent, n - sent
 
     return Handler
 
