@@ -39,7 +39,8 @@ def si_peaks(recording, threshold: float = 5.0, n_jobs: int = 1, freq_min: float
     from spikeinterface.sortingcomponents.peak_localization import localize_peaks
 
     rec = pre.bandpass_filter(_recording(recording), freq_min=freq_min, freq_max=freq_max)
-    noise = core.get_noise_levels(rec, return_in_uV=False, num_chunks_per_segment=5, seed=0)
+    noise = core.get_noise_levels(rec, return_in_uV=False, progress_bar=False,
+                                  random_slices_kwargs={"num_chunks_per_segment": 10, "chunk_size": 10000, "seed": 0})
     peaks = detect_peaks(rec, method="locally_exclusive", method_kwargs={"detect_threshold": threshold,
                                                                         "noise_levels": noise},
                          job_kwargs=_job_kwargs(n_jobs))

@@ -52,7 +52,7 @@ class ReaderRecording(_si.BaseRecording):
         if gain_to_uV:
             self.set_channel_gains(float(gain_to_uV))
             self.set_channel_offsets(0.0)
-        self.set_probe(make_probe(np.asarray(locations, float), np.asarray(channel_ids), probe), in_place=True)
+        self.set_probe(make_probe(np.asarray(locations, float), np.asarray(channel_ids), probe))  # in place (0.105)
 
 
 def to_si_recording(traces) -> ReaderRecording:
