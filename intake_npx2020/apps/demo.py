@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import NPXError
 from ..extras import require
+from ..groundtruth.showcase import ground_truth_step
 from ..sources.catalog import open_catalog
 
 __all__ = ["run_demo", "evaluate_detection", "drift_error"]
@@ -217,6 +218,7 @@ def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, p
         log("[5/5] comparing with ground truth and drawing the figure")
         _figure(out / "demo.png", x, peaks, motion, truth, noise)
     summary = _summary(out, base, truth, x, stats, t_gen, t_analysis, gt, truth_drift, peaks, motion, scheduler)
+    summary.update(ground_truth_step(out, name, truth, "threads" if scheduler == "distributed" else scheduler, log))
     summary.update({"wall_s": round(time.perf_counter() - t_start, 2), "reopen": _reopen_line(out, name)})
     shutil.rmtree(out / "packed", ignore_errors=True)  # the store beside the catalog holds every byte
     summary.update(_keep_one_copy(out))
