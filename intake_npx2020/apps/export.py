@@ -1,4 +1,4 @@
-"""Export a recording (or a window of it) for MATLAB (``dat``) or as a compressed zarr store (``zarr``).
+"""Export a recording (or a window of it) for MATLAB/Octave (``dat``) or as a compressed zarr store (``zarr``).
 
 Both stream chunk by chunk and write into a hidden ``.<name>.partial-*`` directory that is renamed into
 place only when complete, so an interrupted export never looks finished.
@@ -15,17 +15,28 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidArgument
-from ..extras import require
+from .export_zarr import write_zarr
 
 __all__ = ["export", "resolve_recording"]
 
-_MATLAB = """%% Load {name} exported by intake_npx2020 (int16, {nch} channels interleaved per frame)
-info = jsondecode(fileread('recording.json'));
-fid = fopen('traces.dat', 'r');
-traces = fread(fid, [info.num_channels, Inf], 'int16=>int16');   %% channels x frames
+# Runs in MATLAB (R2016b+: jsondecode) and GNU Octave (7+): only functions both have (no readmatrix/readtable).
+_MATLAB = """% Load {name} exported by intake_npx2020 (int16, {nch} channels interleaved per frame).
+% Runs in MATLAB and GNU Octave; reads the files next to this script wherever it is run from.
+% Gives: info (recording.json), traces (int16, channels x frames), chans (channel_id, x_um, y_um),
+% t (s, 1 x frames) and, when the gain is known, traces_uV (double, microvolts).
+here = fileparts(mfilename('fullpath'));
+info = jsondecode(fileread(fullfile(here, 'recording.json')));
+fid = fopen(fullfile(here, 'traces.dat'), 'r', 'ieee-le');
+traces = fread(fid, [info.num_channels, Inf], 'int16=>int16');   % channels x frames
 fclose(fid);
-chans = readmatrix('channels.csv');   %% columns: channel_id, x_um, y_um (full precision)
+fid = fopen(fullfile(here, 'channels.csv'), 'r');
+cols = textscan(fid, '%f %f %f', 'Delimiter', ',', 'HeaderLines', 1);   % full precision
+fclose(fid);
+chans = [cols{{1}}, cols{{2}}, cols{{3}}];   % columns: channel_id, x_um, y_um
 t = (0:size(traces, 2) - 1) / info.sampling_frequency + info.start_time;
+if isfield(info, 'gain_to_uV') && ~isempty(info.gain_to_uV)
+  traces_uV = double(traces) * info.gain_to_uV;
+end
 """
 
 
@@ -77,8 +88,9 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
     format : {"dat", "zarr"}
         ``dat``: ``traces.dat`` (int16, frames × channels interleaved) with ``channels.csv`` (id, x, y),
         ``recording.json`` (sampling rate, shape, provenance) and ``load_recording.m`` for MATLAB.
-        ``zarr``: one store readable by ``xarray.open_zarr`` and by spikeinterface's ``read_zarr``
-        (``traces_seg0``, ``channel_ids``, probe), Blosc-zstd with bit shuffle, 1 s chunks.
+        ``zarr``: one store in spikeinterface's layout (``traces_seg0``, ``channel_ids``, ``t_starts``, gains,
+        probe) with xarray coordinates (``time``, ``channel``, ``x``, ``y``, …) and CF scaling; Blosc-zstd with
+        bit shuffle, 1 s chunks (see :mod:`intake_npx2020.apps.export_zarr`).
     start, end : float, optional
         Window in seconds.
     channels : list of int, optional
@@ -104,7 +116,7 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
                 "num_channels": int(x.sizes["channel"]), "start_frame": f0,
                 "start_time": f0 / float(x.attrs["sampling_frequency"]), "dtype": "int16",
                 "gain_to_uV": x.attrs.get("gain_to_uV")}
-        (_write_dat if format == "dat" else _write_zarr)(x, tmp, meta, progress)
+        (_write_dat if format == "dat" else write_zarr)(x, tmp, meta, progress)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -131,39 +143,3 @@ def _write_dat(x, out: Path, meta: dict, progress) -> None:
     (out / "channels.csv").write_text("channel_id,x_um,y_um\n" + "\n".join(rows) + "\n")
     (out / "recording.json").write_text(json.dumps(meta, indent=2))
     (out / "load_recording.m").write_text(_MATLAB.format(name=meta["id"], nch=meta["num_channels"]))
-
-
-def _write_zarr(x, out: Path, meta: dict, progress) -> None:
-    """A zarr (format 2) group in spikeinterface's layout, with xarray's ``_ARRAY_DIMENSIONS`` on each array."""
-    numcodecs = require("numcodecs", why="zarr export")
-    zarr = require("zarr", why="zarr export")
-
-    from ..compat.probe import probegroup_dict
-    from ..progress import progress_bar
-
-    v3 = int(zarr.__version__.split(".")[0]) >= 3
-    root = zarr.open_group(str(out), mode="w", **({"zarr_format": 2} if v3 else {}))
-    create = root.create_array if v3 else root.create_dataset
-    comp = {"compressors" if v3 else "compressor": numcodecs.Blosc("zstd", 5, numcodecs.Blosc.BITSHUFFLE)}
-    fs, n, nch = meta["sampling_frequency"], meta["num_frames"], meta["num_channels"]
-    # fill_value None: otherwise xarray reads the default fill (0) as a missing value and decodes to float
-    traces = create("traces_seg0", shape=(n, nch), chunks=(int(fs), nch), dtype="<i2", fill_value=None, **comp)
-    with progress_bar(x.nbytes, f"export {meta['id']}", progress) as bar:
-        pos = 0
-        for block in x.data.rechunk({0: int(fs)}).blocks:
-            arr = block.compute()
-            traces[pos:pos + len(arr)] = arr
-            pos += len(arr)
-            bar.update(arr.nbytes)
-    columns = {"channel_ids": x["channel"].values.astype(np.int64), "x": x["x"].values, "y": x["y"].values}
-    for name, values in columns.items():
-        arr = create(name, shape=values.shape, dtype=values.dtype, fill_value=None,
-                     **({} if v3 else {"chunks": values.shape}))
-        arr[:] = values
-        arr.attrs["_ARRAY_DIMENSIONS"] = ["channel"]
-    traces.attrs.update({"_ARRAY_DIMENSIONS": ["time", "channel"], "sampling_frequency": fs,
-                         "start_time": meta["start_time"], "units": "ADC counts (raw int16)",
-                         "coordinates": "x y"})
-    root.attrs.update({"sampling_frequency": fs, "num_segments": 1, "annotations": {"is_filtered": False},
-                       "npx2020": meta, "probegroup": probegroup_dict(columns["x"], columns["y"])})
-    zarr.consolidate_metadata(str(out))
