@@ -21,7 +21,8 @@ from .formats.neuropixels import channel_geometry, model_for
 from .schedule import install_default_scheduler
 from .store.engine import get_store
 
-__all__ = ["LazyTraces", "to_xarray", "recording_dataarray", "lazy_traces_of", "to_uV", "cf_attrs", "NpxAccessor"]
+__all__ = ["LazyTraces", "to_xarray", "recording_dataarray", "lazy_traces_of", "to_uV", "cf_attrs", "coord_names",
+           "NpxAccessor"]
 
 #: ``long_name`` of the raw traces and of the traces in µV (CF attribute)
 RAW_LONG_NAME = "extracellular voltage (raw ADC counts)"
@@ -128,6 +129,12 @@ def cf_attrs(gain_to_uV: float | None, offset_to_uV: float = 0.0) -> dict:
 def _probe_coords(locations: np.ndarray, probe: str | None) -> dict:
     geometry = channel_geometry(locations, probe)
     return {k: ("channel", geometry[k]) for k in PROBE_COORDS if geometry is not None and k in geometry}
+
+
+def coord_names(locations, probe: str | None = None) -> list[str]:
+    """Names of the coordinates :func:`recording_dataarray` gives a recording at ``locations`` on ``probe``."""
+    geometry = channel_geometry(locations, probe)
+    return ["time", "channel", "x", "y", *(k for k in PROBE_COORDS if geometry is not None and k in geometry)]
 
 
 def _probe_attrs(probe: str | None, fitted: bool) -> dict:
