@@ -43,6 +43,12 @@ class _Base(DataSource):
     def _close(self):
         pass
 
+    def discover(self) -> dict:
+        """As intake's, in plain YAML-safe values (dtype as a string, shape as a list); reads no data bytes."""
+        from .plain import plain
+
+        return plain(super().discover())
+
     def uris(self) -> list[str]:
         """The ``sha1://`` URIs of every file this entry reads (for ``npx2020 fetch``)."""
         data_args = {k: v for k, v in self._captured_init_kwargs.items() if k not in ("metadata", "storage_options")}
@@ -100,11 +106,15 @@ class RecordingSource(_Base):
         return max(1, int(round(self.chunk_seconds * self.spec.sampling_frequency)))
 
     def _get_schema(self):
+        from ..arrays import coord_names
+
         s = self.spec
-        return Schema(dtype=np.dtype("int16"), shape=(s.num_frames, s.num_channels),
+        return Schema(dtype="int16", shape=(s.num_frames, s.num_channels),
                       npartitions=math.ceil(s.num_frames / self.chunk_frames),
                       extra_metadata={"sampling_frequency": s.sampling_frequency, "num_channels": s.num_channels,
-                                      "chunk_frames": self.chunk_frames, "uri": s.raw})
+                                      "chunk_frames": self.chunk_frames, "uri": s.raw,
+                                      "dims": {"time": s.num_frames, "channel": s.num_channels},
+                                      "coords": coord_names(s.locations, self.metadata.get("probe"))})
 
     def uris(self) -> list[str]:
         """The raw file's URI, after the object's own URI when the entry names the object by URI."""
