@@ -78,7 +78,7 @@ def test_discover_and_describe_read_no_bytes(cat, tmp_path):
     before = dict(store.stats)
     src = c["rec-missing"]
     d = src.discover()
-    assert d["shape"] == (90_000, 374) and d["dtype"] == np.int16 and d["npartitions"] == 3
+    assert d["shape"] == (90_000, 374) and d["dtype"] == "int16" and d["npartitions"] == 3
     assert c["rec-missing"].describe()["metadata"]["kind"] == "recording"
     x = src.to_dask()  # still lazy
     assert x.shape == (90_000, 374)
