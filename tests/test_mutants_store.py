@@ -1,0 +1,222 @@
+"""Tests written to kill mutants that survived the store suite (issue 13; docs/mutation-testing.md).
+
+Each asserts observable behaviour for known input: literal URIs, bytes, paths and error texts, never values
+computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from intake_npx2020.errors import InvalidObject, InvalidURI
+from intake_npx2020.store.manifest import Chunk, Manifest
+from intake_npx2020.store.uri import ContentURI, check_sha1, format_uri, parse_uri
+
+H = "bc5616a9fa4bfe7a4c1e0a6c9ad3e6fb2a8b0e21"
+M = "9dcf60e9f1a2c3b4d5e6f708192a3b4c5d6e7f80"
+C = "0123456789abcdef0123456789abcdef01234567"
+
+
+# -- uri -------------------------------------------------------------------------------------------------
+
+def test_kachery2_uris_parse_and_format():
+    u = parse_uri(f"kachery:lab-1.x_y:sha1:{H}:dir%2Fa%3Ab.bin")
+    assert u == ContentURI("sha1", H, "dir/a:b.bin", zone="lab-1.x_y")
+    assert format_uri(u) == f"kachery:lab-1.x_y:sha1:{H}:dir/a%3Ab.bin"
+    e = parse_uri(f"kachery::sha1:{H}")
+    assert e == ContentURI("sha1", H, "", zone="")
+    assert str(e) == f"kachery::sha1:{H}"
+    # a zone with a manifest is written as sha1:// (kachery 2 has no query)
+    assert format_uri(ContentURI("sha1", H, "a.bin", M, zone="z")) == f"sha1://{H}/a.bin?manifest={M}"
+
+
+@pytest.mark.parametrize("uri, why", [
+    (f"kachery:z:md5:{H}", "expected 'kachery:<zone>:sha1:<40 hex>[:<label>]'"),
+    ("kachery:z:sha1", "expected 'kachery:<zone>:sha1:<40 hex>[:<label>]'"),
+    (f"kachery:a/b:sha1:{H}", "zone 'a/b' may hold only letters, digits, '.', '_' and '-'"),
+    (f"kachery:a b:sha1:{H}", "zone 'a b' may hold only"),
+    (f"kachery:z:sha1:{H[:39]}", "has 39 characters"),
+    (f"kachery:z:sha1:{H}:..%2Fx", "'..' is not allowed in a path"),
+])
+def test_kachery2_uris_refused(uri, why):
+    with pytest.raises(InvalidURI) as err:
+        parse_uri(uri)
+    assert why in str(err.value)
+    assert repr(uri) in str(err.value)
+
+
+def test_location_taken_verbatim_and_formatted_back():
+    uri = f"sha1://{H}?label=a%20b.bin&location=/data/x y&z.bin&manifest={M}"
+    u = parse_uri(uri)
+    assert (u.sha1, u.label, u.manifest, u.location) == (H, "a b.bin", M, "/data/x y&z.bin")
+    assert format_uri(u) == f"sha1://{H}/a%20b.bin?manifest={M}&location=/data/x y&z.bin"
+    first = parse_uri(f"sha1://{H}?location=/a/b&label=c.bin")
+    assert (first.location, first.label) == ("/a/b", "c.bin")
+    only = parse_uri(f"sha1://{H}?location=/a&b")
+    assert (only.location, only.label) == ("/a&b", "")
+    # "location=" inside another key's value is not a location
+    assert parse_uri(f"sha1://{H}?label=xlocation=/a").location is None
+    assert parse_uri(f"sha1://{H}?label=xlocation=/a").label == "xlocation=/a"
+
+
+def test_location_must_be_absolute():
+    with pytest.raises(InvalidURI, match="location must be an absolute path, got 'rel/x'"):
+        parse_uri(f"sha1://{H}?location=rel/x")
+
+
+def test_label_query_and_path_label():
+    assert parse_uri(f"sha1://{H}?label=x.bin").label == "x.bin"
+    assert parse_uri(f"sha1://{H}?label=a&label=b").label == "b"
+    assert parse_uri(f"sha1://{H}/p.bin?label=x.bin").label == "p.bin"
+    assert parse_uri(f"sha1://{H}?manifest={C}&manifest={M}").manifest == M
+    assert parse_uri(f"sha1://{H}").label == ""
+    assert parse_uri(f"sha1://{H}").manifest is None and parse_uri(f"sha1://{H}").chunk_of is None
+
+
+@pytest.mark.parametrize("uri, why", [
+    (f"sha1://{H}/a\x00b", "path contains a NUL or backslash"),
+    (f"sha1://{H}/a\\b", "path contains a NUL or backslash"),
+    (f"sha1://{H}?manifest", "malformed query 'manifest'"),
+    (f"sha1://{H}?a=1&b=2&manifest={M}", "unknown query key(s) ['a', 'b']"),
+    (f"sha1://{H}?chunkOf={M}~0~2147483649", "a chunk of 2147483649 bytes is more than the 2147483648 allowed"),
+    (f"sha1://{H}?chunkOf={M}~5~5", "chunkOf end 5 must be greater than start 5"),
+    (f"sha1://{H}?chunkOf={M}~1~2~3", "chunkOf must be '<40 hex>~<start>~<end>' with offsets below 2**63"),
+    (f"sha1://{H}?chunkOf={M[:39]}~1~2", "chunkOf parent in URI"),
+    (f"sha1dir://{H}/a?manifest={M}", "sha1dir URIs take no query"),
+    (f"sha1dir://{H}/a?location=/x", "sha1dir URIs take no query"),
+    (f"sha1dir://{H}", "a sha1dir URI needs a path after the hash"),
+    (f"sha1:/{H}", "expected 'sha1://<40 hex>…' or 'sha1dir://<40 hex>…'"),
+    (f"ftp://{H}", "unknown scheme 'ftp://'; expected 'sha1://' or 'sha1dir://'"),
+])
+def test_uri_refusals_say_why(uri, why):
+    with pytest.raises(InvalidURI) as err:
+        parse_uri(uri)
+    assert why in str(err.value)
+    assert repr(uri) in str(err.value)
+
+
+def test_chunk_of_largest_chunk_accepted():
+    assert parse_uri(f"sha1://{H}?chunkOf={M}~0~2147483648").chunk_of == (M, 0, 2**31)
+    assert parse_uri(f"sha1://{H}?chunkOf={M}~999999999999999998~999999999999999999").chunk_of[1] == 10**18 - 2
+
+
+def test_non_string_uri_message():
+    with pytest.raises(InvalidURI, match=r"^a content URI must be a string, got int 42$"):
+        parse_uri(42)
+    u = ContentURI("sha1", H)
+    assert parse_uri(u) is u
+
+
+def test_check_sha1_messages_exact():
+    with pytest.raises(InvalidObject) as err:
+        check_sha1("abc", "the hash")
+    assert str(err.value) == "the hash 'abc' has 3 characters; a sha1 has exactly 40 hex digits"
+    with pytest.raises(InvalidObject) as err:
+        check_sha1(H.upper())
+    assert str(err.value) == f"sha1 {H.upper()!r} is not lowercase hexadecimal (0-9, a-f)"
+    with pytest.raises(InvalidObject) as err:
+        check_sha1(7)
+    assert str(err.value) == "sha1 must be a string of 40 hex digits, got int 7"
+    with pytest.raises(InvalidURI):
+        check_sha1(7, error=InvalidURI)
+
+
+def test_check_sha1_shortens_long_values():
+    long = "z" * 200
+    with pytest.raises(InvalidObject) as err:
+        check_sha1(long)
+    shown = repr(long)[:97] + "..."
+    assert str(err.value) == f"sha1 {shown} has 200 characters; a sha1 has exactly 40 hex digits"
+    v = "z" * 98  # repr is exactly 100 characters: shown whole
+    with pytest.raises(InvalidObject) as err:
+        check_sha1(v)
+    assert repr(v) in str(err.value)
+
+
+def test_format_uri_from_parts():
+    assert format_uri(sha1=H) == f"sha1://{H}"
+    assert format_uri(sha1=H, label="a b/c~d+e@f:g,h.bin") == f"sha1://{H}/a%20b/c~d+e@f:g,h.bin"
+    assert format_uri(sha1=H, label="q?#.bin") == f"sha1://{H}/q%3F%23.bin"
+    assert format_uri(sha1=H, chunk_of=(M, 3, 9)) == f"sha1://{H}?chunkOf={M}~3~9"
+    assert format_uri(sha1=H, manifest=M, chunk_of=(C, 3, 9)) == f"sha1://{H}?manifest={M}&chunkOf={C}~3~9"
+    assert format_uri(f"sha1://{H}/x.bin") == f"sha1://{H}/x.bin"
+    with pytest.raises(InvalidObject, match="manifest 'nope' has 4 characters"):
+        format_uri(sha1=H, manifest="nope")
+    with pytest.raises(InvalidObject, match="sha1 'nope' has 4"):
+        format_uri(sha1="nope")
+    assert format_uri(ContentURI("sha1dir", H, "a/b.txt", dirlabel="d")) == f"sha1dir://{H}.d/a/b.txt"
+    assert format_uri(ContentURI("sha1dir", H, "a/b.txt")) == f"sha1dir://{H}/a/b.txt"
+
+
+# -- manifest --------------------------------------------------------------------------------------------
+
+def _m(size, bounds, sha1=H):
+    return {"size": size, "sha1": sha1, "chunks": [{"start": a, "end": b, "sha1": C} for a, b in bounds]}
+
+
+def test_manifest_bytes_and_hash_pinned():
+    m = Manifest(10, H, (Chunk(0, 4, C), Chunk(4, 10, M)))
+    want = (b'{"size":10,"sha1":"' + H.encode() + b'","chunks":[{"start":0,"end":4,"sha1":"' + C.encode() +
+            b'"},{"start":4,"end":10,"sha1":"' + M.encode() + b'"}]}')
+    assert m.to_bytes() == want
+    import hashlib
+    assert m.hash == hashlib.sha1(want).hexdigest()
+    assert Manifest.from_bytes(want) == m
+    assert Chunk(4, 10, M).size == 6
+
+
+def test_manifest_chunks_for_boundaries():
+    import json
+    m = Manifest.from_bytes(json.dumps(_m(30, [(0, 10), (10, 20), (20, 30)])).encode())
+    starts = lambda a, b: [c.start for c in m.chunks_for(a, b)]  # noqa: E731
+    assert starts(0, 10) == [0]
+    assert starts(10, 20) == [10]
+    assert starts(9, 11) == [0, 10]
+    assert starts(10, 11) == [10]
+    assert starts(19, 20) == [10]
+    assert starts(0, 30) == [0, 10, 20]
+    assert starts(29, 30) == [20]
+    assert starts(5, 5) == [] and starts(6, 5) == []
+    assert [m.index_of(c) for c in m.chunks] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("obj, why", [
+    (_m(10, [(0, 4), (5, 10)]), "chunks[1] Chunk(start=5, end=10, sha1='" + C + "') leaves a gap (expected start 4)"),
+    (_m(10, [(0, 4), (3, 10)]), "leaves an overlap (expected start 4)"),
+    (_m(10, [(0, 4), (4, 4), (4, 10)]), "chunks[1] Chunk(start=4, end=4, sha1='" + C + "') leaves an empty chunk"),
+    (_m(11, [(0, 4), (4, 10)]), "manifest: chunks cover 10 bytes but size is 11"),
+    (_m(2**31 + 1, [(0, 2**31 + 1)]), "manifest: chunks[0] is 2147483649 bytes, more than the 2147483648 a chunk"),
+    ({"size": True, "sha1": H, "chunks": []}, "manifest: size must be an integer in [0, 2**63), got True"),
+    ({"size": 1.0, "sha1": H, "chunks": []}, "size must be an integer in [0, 2**63), got 1.0"),
+    ({"size": -1, "sha1": H, "chunks": []}, "got -1"),
+    ({"size": 2**63, "sha1": H, "chunks": []}, "got 9223372036854775808"),
+    ({"size": 0, "sha1": H, "chunks": {}}, "manifest: chunks must be a list, not dict"),
+    ({"size": 0, "sha1": H}, "manifest: chunks must be a list, not NoneType"),
+    ({"size": 1, "sha1": H, "chunks": [[0, 1, C]]}, "manifest: chunks[0] must be an object {start, end, sha1}, not list"),
+    ({"size": 1, "sha1": H, "chunks": [{"start": 0, "end": 1, "sha1": "x"}]}, "manifest: chunks[0]: sha1 'x' has 1"),
+    ({"size": 0, "sha1": "x", "chunks": []}, "manifest: sha1 'x' has 1 characters"),
+    ([], "manifest: a manifest is a JSON object, not list"),
+])
+def test_manifest_refusals_say_why(obj, why):
+    import json
+    with pytest.raises(InvalidObject) as err:
+        Manifest.from_bytes(json.dumps(obj).encode())
+    assert why in str(err.value)
+
+
+def test_manifest_edge_values_accepted():
+    import json
+    assert Manifest.from_bytes(json.dumps(_m(0, [])).encode()).chunks == ()
+    big = 2**63 - 1
+    m = Manifest.from_bytes(json.dumps(_m(2**31, [(0, 2**31)])).encode())
+    assert m.size == 2**31
+    with pytest.raises(InvalidObject, match="chunks cover 0 bytes but size is 9223372036854775807"):
+        Manifest.from_bytes(json.dumps(_m(big, [])).encode())
+
+
+def test_manifest_not_json_names_it():
+    with pytest.raises(InvalidObject, match=r"^manifest X is not valid JSON: "):
+        Manifest.from_bytes(b"{", name="manifest X")
+    with pytest.raises(InvalidObject, match=r"^m: chunks cover 4 bytes but size is 5$"):
+        import json
+        Manifest.from_bytes(json.dumps(_m(5, [(0, 4)])).encode(), name="m")
