@@ -1,7 +1,7 @@
-"""Export a recording (or a window of it) for MATLAB/Octave (``dat``) or as a compressed zarr store (``zarr``).
+"""Export a recording (or a window of it) for MATLAB/Octave (``dat``), as a zarr store (``zarr``) or NWB (``nwb``).
 
-Both stream chunk by chunk and write into a hidden ``.<name>.partial-*`` directory that is renamed into
-place only when complete, so an interrupted export never looks finished.
+All write into a hidden ``.<name>.partial-*`` directory (``dat`` and ``zarr`` block by block) that is renamed
+into place — or whose one NWB file is — only when complete, so an interrupted export never looks finished.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidArgument
+from .export_nwb import write_nwb
 from .export_zarr import write_zarr
 
-__all__ = ["export", "resolve_recording"]
+__all__ = ["FORMATS", "export", "resolve_recording"]
+
+FORMATS = ("dat", "zarr", "nwb")
 
 # Runs in MATLAB (R2016b+: jsondecode) and GNU Octave (7+): only functions both have (no readmatrix/readtable).
 _MATLAB = """% Load {name} exported by intake_npx2020 (int16, {nch} channels interleaved per frame).
@@ -85,12 +88,14 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
         A catalog entry, or an ID/label in ``catalog`` (default: the 2020 collection).
     path : path-like
         Output directory (must not exist unless ``overwrite``).
-    format : {"dat", "zarr"}
+    format : {"dat", "zarr", "nwb"}
         ``dat``: ``traces.dat`` (int16, frames × channels interleaved) with ``channels.csv`` (id, x, y),
         ``recording.json`` (sampling rate, shape, provenance) and ``load_recording.m`` for MATLAB.
         ``zarr``: one store in spikeinterface's layout (``traces_seg0``, ``channel_ids``, ``t_starts``, gains,
         probe) with xarray coordinates (``time``, ``channel``, ``x``, ``y``, …) and CF scaling; Blosc-zstd with
         bit shuffle, 1 s chunks (see :mod:`intake_npx2020.apps.export_zarr`).
+        ``nwb``: one NWB file written by neuroconv from the spikeinterface bridge (extra ``[nwb]``; see
+        :mod:`intake_npx2020.apps.export_nwb`); ``path`` is the file.
     start, end : float, optional
         Window in seconds.
     channels : list of int, optional
@@ -101,8 +106,8 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
     dict
         ``path``, ``bytes`` (uncompressed), ``stored_bytes``, ``compression_ratio``.
     """
-    if format not in ("dat", "zarr"):
-        raise InvalidArgument(f"format must be 'dat' or 'zarr', not {format!r}")
+    if format not in FORMATS:
+        raise InvalidArgument(f"format must be one of {', '.join(map(repr, FORMATS))}, not {format!r}")
     src = resolve_recording(entry_or_id, catalog)
     x, f0 = _window(src.to_dask(), start, end, channels)
     path = Path(path)
@@ -111,21 +116,33 @@ def export(entry_or_id, path: str | os.PathLike, format: str = "dat", start: flo
     tmp = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        meta = {"id": src.label, "source_uri": src.spec.raw, "object_sha1": src.spec.object_sha1,
-                "sampling_frequency": float(x.attrs["sampling_frequency"]), "num_frames": int(x.sizes["time"]),
-                "num_channels": int(x.sizes["channel"]), "start_frame": f0,
-                "start_time": f0 / float(x.attrs["sampling_frequency"]), "dtype": "int16",
-                "gain_to_uV": x.attrs.get("gain_to_uV")}
-        (_write_dat if format == "dat" else write_zarr)(x, tmp, meta, progress)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
+        meta = _meta(src, x, f0)
+        if format == "nwb":
+            _replace(write_nwb(src, x, tmp, meta, progress), path)   # one file
+        else:
+            (_write_dat if format == "dat" else write_zarr)(x, tmp, meta, progress)
+            _replace(tmp, path)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    stored = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    stored = path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     raw = meta["num_frames"] * meta["num_channels"] * 2
     return {"path": str(path), "bytes": raw, "stored_bytes": stored, "compression_ratio": raw / stored}
+
+
+def _meta(src, x, f0: int) -> dict:
+    fs = float(x.attrs["sampling_frequency"])
+    return {"id": src.label, "source_uri": src.spec.raw, "object_sha1": src.spec.object_sha1,
+            "sampling_frequency": fs, "num_frames": int(x.sizes["time"]), "num_channels": int(x.sizes["channel"]),
+            "start_frame": f0, "start_time": f0 / fs, "dtype": "int16", "gain_to_uV": x.attrs.get("gain_to_uV")}
+
+
+def _replace(new: Path, path: Path) -> None:
+    """Put the finished ``new`` (file or directory) at ``path``, replacing what is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    os.replace(new, path)
 
 
 def _write_dat(x, out: Path, meta: dict, progress) -> None:
