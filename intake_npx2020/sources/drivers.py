@@ -269,6 +269,12 @@ class SortingSource(_Base):
 
         return Sorting(self.arrays, self.label)
 
+    def to_pynapple(self):
+        """A ``pynapple.TsGroup``: spike times in s per unit, the unit table as metadata (extra ``[pynapple]``)."""
+        from ..compat.pynapple import to_tsgroup
+
+        return to_tsgroup(self.arrays, self.metadata.get("duration_s"))
+
 
 class DriftSource(_Base):
     """Imposed drift as a ``pandas.DataFrame`` of ``time`` (s) and ``position`` (µm).
