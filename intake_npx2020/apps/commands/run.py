@@ -53,10 +53,10 @@ def _positive(text: str) -> float:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``export``, ``demo`` and ``view``."""
-    e = sub.add_parser("export", help="write a recording (window) as MATLAB-readable .dat or compressed zarr")
+    e = sub.add_parser("export", help="write a recording (window) as MATLAB/Octave-readable .dat, zarr or NWB")
     e.add_argument("id", help="recording ID or label")
-    e.add_argument("--to", required=True, help="output directory (must not exist)")
-    e.add_argument("--format", choices=["dat", "zarr"], default="dat")
+    e.add_argument("--to", required=True, help="output directory, or file for nwb (must not exist)")
+    e.add_argument("--format", choices=["dat", "zarr", "nwb"], default="dat", help="nwb needs the [nwb] extra")
     e.add_argument("--start", type=float, help="start time in s")
     e.add_argument("--end", type=float, help="end time in s")
     e.add_argument("--channels", help="comma-separated channel ids")
