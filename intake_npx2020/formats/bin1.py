@@ -15,6 +15,7 @@ from ..errors import IntegrityError, InvalidArgument, InvalidObject, InvalidURI
 from ..store.engine import Store
 from ..store.uri import parse_uri
 from .fields import MAX_INDEX, finite, integer, rate
+from .gather import gather_columns
 
 _KEYS = ("raw", "raw_num_channels", "num_frames", "samplerate", "channel_ids", "channel_map", "channel_positions")
 #: Most interleaved columns a raw file may have (Neuropixels files have 385).
@@ -156,10 +157,6 @@ class Bin1Recording:
             return slice(int(cols[0]), int(cols[-1]) + 1)
         return None
 
-    @cached_property
-    def _all_columns(self) -> slice | None:
-        return self._as_slice(self.columns)
-
     def check_size(self, store: Store) -> None:
         """Raise :class:`IntegrityError` if the raw file's size disagrees with the object."""
         size = store.size(self.raw)
@@ -168,16 +165,22 @@ class Bin1Recording:
                                  f"{self.raw_num_channels} channels × 2 = {self.nbytes}")
 
     def read(self, store: Store, start: int, stop: int, channels=None) -> np.ndarray:
-        """Frames ``[start, stop)`` as int16 ``(frames, channels)``; ``channels`` indexes ``channel_ids``."""
+        """Frames ``[start, stop)`` as int16 ``(frames, channels)``; ``channels`` indexes ``channel_ids``.
+
+        A new C-contiguous array: all raw columns are read straight into it; a subset is gathered from the raw
+        frames in one pass (:func:`.gather.gather_columns`).
+        """
         if not (0 <= start <= stop <= self.num_frames):
             raise InvalidArgument(f"frames [{start}, {stop}) are outside recording {self.raw} of {self.num_frames} frames")
-        block = np.empty((stop - start, self.raw_num_channels), dtype="<i2")
-        if stop > start:
-            store.read_into(self.raw, start * 2 * self.raw_num_channels, memoryview(block).cast("B"))
         cols = self.columns if channels is None else self.columns[channels]
-        if not isinstance(cols, np.ndarray):  # a single channel
-            return block[:, cols]
-        run = self._all_columns if channels is None else self._as_slice(cols)
-        if run is not None:
-            return block if run == slice(0, self.raw_num_channels) else block[:, run]
-        return np.take(block, cols, axis=1)
+        single = not isinstance(cols, np.ndarray)  # a single channel
+        cols = np.atleast_1d(cols)
+        out = np.empty((stop - start, len(cols)), dtype="<i2")
+        offset = start * 2 * self.raw_num_channels
+        if stop == start or not len(cols):
+            pass
+        elif self._as_slice(cols) == slice(0, self.raw_num_channels):
+            store.read_into(self.raw, offset, memoryview(out).cast("B"))
+        else:
+            gather_columns(store, self.raw, offset, self.raw_num_channels, cols, out)
+        return out[:, 0] if single else out
