@@ -213,7 +213,7 @@ def to_xarray(spec: Bin1Recording, chunk_seconds: float = 1.0, storage_options: 
     import dask.array as da
     from dask.base import tokenize
 
-    install_default_scheduler()
+    install_default_scheduler(fuse_prefix=_NAME_PREFIX)  # a selection is read in one task
     chunk = max(1, int(round(float(chunk_seconds) * spec.sampling_frequency)))
     lazy = LazyTraces(spec, storage_options)
     token = tokenize(spec.raw, spec.raw_num_channels, spec.num_frames, spec.columns.tobytes(), chunk,
