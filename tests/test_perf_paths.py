@@ -1,0 +1,124 @@
+"""The fast paths of issue 15 give the same bytes as the plain ones.
+
+* A compute of a selection of ``to_dask()`` is fused into one task that reads straight into the result
+  (``schedule.optimize_array``): bit-exact across chunk boundaries, channel slices, lists and gapped maps; never
+  for ``persist`` or for graphs that do more than select.
+* ``Bin1Recording.read`` gathers channel subsets in one pass over blocks (``formats.gather``), from a whole local
+  blob, from manifest chunks only, and through a mirror.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import bin1_object, irregular_bounds, make_raw, put_file
+
+import intake_npx2020.schedule as schedule
+from intake_npx2020.arrays import to_xarray
+from intake_npx2020.formats import Bin1Recording
+from intake_npx2020.formats.gather import column_runs, gather_columns
+from intake_npx2020.store import get_store
+
+N, C = 60_000, 385
+GAPPED = [c for c in range(C) if c % 35 != 34][:374]          # 11 raw columns dropped
+SHUFFLED = list(np.random.default_rng(3).permutation(C)[:300])  # not ascending: np.take path
+
+
+@pytest.fixture
+def raw_store(tmp_path):
+    """(raw frames, URI) of a 2 s 385-column file stored as irregular manifest chunks only (no whole blob)."""
+    raw = make_raw(N, C, seed=11)
+    data = raw.tobytes()
+    uri = put_file(tmp_path / "own-store", data, irregular_bounds(len(data), seed=2, lo=700_001, hi=5_000_000),
+                   whole=False, chunks=True)
+    return raw, uri
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    calls = []
+    real = schedule.read_window
+
+    def spy(reader, start, stop, channels):
+        calls.append((start, stop))
+        return real(reader, start, stop, channels)
+
+    monkeypatch.setattr(schedule, "read_window", spy)
+    return calls
+
+
+@pytest.mark.parametrize("cols", [list(range(C)), list(range(384)), GAPPED, SHUFFLED], ids=["all", "384", "gapped",
+                                                                                         "shuffled"])
+def test_fused_windows_bit_exact(raw_store, fused_calls, cols):
+    raw, uri = raw_store
+    x = to_xarray(Bin1Recording.from_object(bin1_object(uri, C, N, cols)), chunk_seconds=0.25)
+    ref = raw[:, cols]
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        a = int(rng.integers(0, N - 1))
+        b = int(rng.integers(a + 1, min(N, a + 40_000) + 1))
+        fused_calls.clear()
+        got = x[a:b].values
+        assert fused_calls == [(a, b)]  # one task, whatever the number of chunks
+        assert got.dtype == np.int16 and got.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(got, ref[a:b])
+    windows = [(x.isel(time=slice(7_400, 22_600), channel=slice(3, 250)), ref[7_400:22_600, 3:250]),
+               (x[29_999:30_001, [5, 1, 200, 7]], ref[29_999:30_001][:, [5, 1, 200, 7]]),
+               (x[:, 10:11], ref[:, 10:11]),
+               (x.sel(time=slice(0.5, 1.25)), ref[15_000:37_500])]
+    for sel, want in windows:
+        np.testing.assert_array_equal(sel.values, want)
+        np.testing.assert_array_equal(sel.compute().values, want)
+
+
+def test_not_fused_unless_a_plain_selection(raw_store, fused_calls):
+    raw, uri = raw_store
+    x = to_xarray(Bin1Recording.from_object(bin1_object(uri, C, N, GAPPED)), chunk_seconds=0.25)
+    ref = raw[:, GAPPED]
+    np.testing.assert_array_equal((x[100:20_000] + 1).values, ref[100:20_000] + 1)
+    np.testing.assert_array_equal(x[100:20_000:3].values, ref[100:20_000:3])
+    np.testing.assert_array_equal(x[20_000:100:-1].values, ref[20_000:100:-1])
+    np.testing.assert_array_equal(x[1234].values, ref[1234])
+    assert fused_calls == []
+    kept = x[5_000:40_000].data.persist()
+    assert fused_calls == [] and kept.numblocks == (6, 1)  # chunks [5000, 7500), …, [37500, 40000)
+    np.testing.assert_array_equal(kept.compute(), ref[5_000:40_000])
+    v = x[5_000:6_000].values
+    v[:] = 0  # a fused result is the caller's own array
+    np.testing.assert_array_equal(x[5_000:6_000].values, ref[5_000:6_000])
+
+
+def test_not_fused_under_a_user_optimisation(raw_store, fused_calls):
+    import dask
+    from dask.array.optimization import optimize
+
+    raw, uri = raw_store
+    x = to_xarray(Bin1Recording.from_object(bin1_object(uri, C, N, GAPPED)), chunk_seconds=0.25)
+    with dask.config.set(array_optimize=optimize):
+        np.testing.assert_array_equal(x[10:50_000].values, raw[10:50_000, GAPPED])
+    assert fused_calls == []
+
+
+@pytest.mark.parametrize("cols", [GAPPED, SHUFFLED, [0], list(range(1, C)), [384, 0, 1, 2]])
+def test_gather_from_chunks_whole_blob_and_mirror(raw_store, tmp_path, serve_process, cols):
+    raw, uri = raw_store
+    cols = np.array(cols)
+    spec = Bin1Recording.from_object(bin1_object(uri, C, N, list(cols)))
+    local = get_store()
+    base = serve_process(tmp_path / "own-store")
+    remote = get_store({"store": str(tmp_path / "cold"), "mirrors": base})
+    whole = put_file(tmp_path / "whole-store", raw.tobytes())
+    whole_store = get_store({"store": str(tmp_path / "whole-store")})
+    for a, b in [(0, N), (1, 2), (17_001, 47_999), (N - 700, N)]:
+        for store, u in ((local, uri), (remote, uri), (whole_store, whole)):
+            out = np.empty((b - a, len(cols)), np.int16)
+            gather_columns(store, u, a * 2 * C, C, cols, out)
+            np.testing.assert_array_equal(out, raw[a:b][:, cols])
+        np.testing.assert_array_equal(spec.read(local, a, b), raw[a:b][:, cols])
+    assert spec.read(local, 3, 3).shape == (0, len(cols))
+    np.testing.assert_array_equal(spec.read(local, 5, 900, 0), raw[5:900, cols[0]])
+
+
+def test_column_runs():
+    assert column_runs(np.array([0, 1, 2, 5, 6, 4])) == [(0, 0, 3), (3, 5, 2), (5, 4, 1)]
+    assert column_runs(np.arange(384)) == [(0, 0, 384)]
