@@ -183,3 +183,24 @@ def test_spike_features_find_the_units(catalog):
     err = np.abs(units["depth"].to_numpy() - np.array([true_y[u] for u in units.index]))
     assert np.median(err) < 25.0        # within about a row pair of contacts, drift (≤ 40 µm) included
     assert "amplitude" not in spikes    # never joined by default
+
+
+def test_parent_given_as_its_object_or_as_a_dataarray(catalog):
+    """Outside a catalog the parent is its recording object (or entry arguments); an ID needs the catalog."""
+    path, _ = catalog
+    cat = open_catalog(path)
+    src = cat["hybrid"]
+    parent_args = dict(cat._entries[PARENT].describe()["args"])
+    parent_args["storage_options"] = {"read_roots": [str(path.parent / "store")]}
+    direct = gt.HybridSource(parent=parent_args, injection=src.injection_object,
+                             storage_options={"read_roots": [str(path.parent / "store")]})
+    assert np.array_equal(direct.to_dask()[:20000].values, src.to_dask()[:20000].values)
+    by_object = gt.HybridSource(parent=parent_args["recording"], injection=src.injection_object,
+                                storage_options={"read_roots": [str(path.parent / "store")]})
+    assert np.array_equal(by_object.read_partition(1).values, src.to_dask()[30000:60000].values)
+    from_array = gt.hybrid_dataarray(cat[PARENT].to_dask(), src.injection)
+    assert np.array_equal(from_array[:20000].values, src.to_dask()[:20000].values)
+    orphan = gt.HybridSource(parent=PARENT, injection=src.injection_object)
+    with pytest.raises(Exception, match="not in no catalog|is not in"):
+        orphan.to_dask()
+    assert len(src.uris()) == 1 + 6 and src.truth()["unit_id"].nunique() == 6

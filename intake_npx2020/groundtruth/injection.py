@@ -113,16 +113,18 @@ class Injection:
         return out
 
     def run_values(self, lo: int, hi: int, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The rounded injected signal of a run over frames ``[lo, hi)``: ``(channels, int32 (frames × channels))``."""
+        """The rounded injected signal of a run over frames ``[lo, hi)``: ``(channels, int32 (frames × channels))``
+        over the contiguous range of channels its spikes reach (zeros where none does)."""
         L = self.templates.num_frames
         parts = [self.templates.footprint(self._index[s], self._dy[s]) for s in spikes]
-        chans = np.unique(np.concatenate([c for c, _ in parts]))
-        buf = np.zeros((hi - lo, chans.size))
-        for s, (c, w) in zip(spikes, parts):
+        c_lo = min(c0 for c0, _ in parts)
+        c_hi = max(c0 + w.shape[1] for c0, w in parts)
+        buf = np.zeros((hi - lo, max(0, c_hi - c_lo)))
+        for s, (c0, w) in zip(spikes, parts):   # ground-truth order: the same sums in every window
             start = int(self._starts[s])
             a, b = max(start, lo), min(start + L, hi)
-            buf[a - lo:b - lo, np.searchsorted(chans, c)] += w[a - start:b - start] * self.scales[s]
-        return chans, np.rint(buf).astype(np.int32)
+            buf[a - lo:b - lo, c0 - c_lo:c0 - c_lo + w.shape[1]] += w[a - start:b - start] * self.scales[s]
+        return np.arange(c_lo, c_lo + buf.shape[1]), np.rint(buf).astype(np.int32)
 
     def add_into(self, block: np.ndarray, f0: int, channels: np.ndarray | None = None) -> int:
         """Add the injected spikes to ``block`` (int16, frames ``[f0, f0 + len(block))``, columns ``channels``)
@@ -136,7 +138,7 @@ class Injection:
             chans, vals = self.run_values(lo, hi, spikes)
             cols = lookup[chans]
             keep = cols >= 0
-            if not keep.any():
+            if not keep.any() or vals.shape[1] == 0:
                 continue
             cols = cols[keep]
             if np.all(np.diff(cols) == 1):   # a run of neighbouring columns: a view, not a gather

@@ -121,7 +121,8 @@ class HybridSource(DataSource):
     def _get_schema(self):
         obj = self.injection_object
         n, c = int(obj["num_frames"]), int(obj["num_channels"])
-        return Schema(dtype=np.dtype("int16"), shape=(n, c), npartitions=None,
+        chunks = self.parent_dask().data.chunks[0]          # the parent's chunks (no data bytes read)
+        return Schema(dtype=np.dtype("int16"), shape=(n, c), npartitions=len(chunks),
                       extra_metadata={"sampling_frequency": float(obj["sampling_frequency"]), "num_channels": c,
                                       "injected_units": len(obj["units"]["unit_id"])})
 

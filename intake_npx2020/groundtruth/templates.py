@@ -1,8 +1,9 @@
 """Injected units' waveforms on the probe: the synthetic unit model, or dense templates moved by interpolation.
 
-A footprint is ``(channels, W)``: the channel indices a spike reaches and its waveform there (frames × channels,
-float64, ADC counts, trough at frame ``trough``), for a unit displaced by ``dy`` µm along +y. It depends on the
-unit and ``dy`` only, never on the window being read, which is what makes every window of a hybrid agree.
+A footprint is ``(c0, W)``: the spike's waveform on channels ``c0 … c0 + W.shape[1] - 1`` (frames × channels,
+float64, ADC counts, trough at frame ``trough``; channels in between that it does not reach hold exact zeros),
+for a unit displaced by ``dy`` µm along +y. It depends on the unit and ``dy`` only, never on the window being
+read, which is what makes every window of a hybrid agree.
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ class UnitTemplates:
         """Frames of every waveform."""
         return int(self.waveforms.shape[1])
 
-    def footprint(self, unit: int, dy: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(channels, W)`` of unit index ``unit`` displaced by ``dy`` µm (see the module docstring)."""
+    def footprint(self, unit: int, dy: float) -> tuple[int, np.ndarray]:
+        """``(c0, W)`` of unit index ``unit`` displaced by ``dy`` µm (see the module docstring)."""
         key = (int(unit), float(dy))
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._model(unit, dy) if self.kind == "model" else self._dense(unit, dy)
+            chans, w = self._model(unit, dy) if self.kind == "model" else self._dense(unit, dy)
+            hit = _contiguous(chans, w, self.num_frames)
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[key] = hit
@@ -91,6 +93,16 @@ class UnitTemplates:
             t = shift_along_y(t, self.positions, dy)
         chans = np.flatnonzero(np.any(t != 0, axis=0))
         return chans, np.ascontiguousarray(t[:, chans])
+
+
+def _contiguous(chans: np.ndarray, w: np.ndarray, frames: int) -> tuple[int, np.ndarray]:
+    """``(c0, W)`` over the channel range ``chans.min() … chans.max()``, zeros where ``chans`` has none."""
+    if chans.size == 0:
+        return 0, np.zeros((frames, 0))
+    c0 = int(chans.min())
+    out = np.zeros((frames, int(chans.max()) - c0 + 1))
+    out[:, chans - c0] = w
+    return c0, out
 
 
 def shift_along_y(template: np.ndarray, positions: np.ndarray, dy: float) -> np.ndarray:
