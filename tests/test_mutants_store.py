@@ -220,3 +220,140 @@ def test_manifest_not_json_names_it():
     with pytest.raises(InvalidObject, match=r"^m: chunks cover 4 bytes but size is 5$"):
         import json
         Manifest.from_bytes(json.dumps(_m(5, [(0, 4)])).encode(), name="m")
+
+
+# -- local -----------------------------------------------------------------------------------------------
+
+def test_blob_relpath_literal():
+    from intake_npx2020.store.local import blob_relpath
+
+    assert blob_relpath(H) == f"sha1/bc/56/16/{H}"
+    with pytest.raises(InvalidObject):
+        blob_relpath("../" + H[3:])
+
+
+def _link(path, target, **stat):
+    import json
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"path": str(target), **stat}))
+
+
+def test_read_root_links_checked_by_size_and_mtime(tmp_path):
+    import os
+
+    from intake_npx2020.store.local import ReadRoot
+
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"12345")
+    os.utime(target, (1_600_000_000, 1_600_000_000))
+    root = ReadRoot(tmp_path / "root")
+    assert repr(root) == f"ReadRoot({str(tmp_path / 'root')!r})"
+    rec = tmp_path / "root" / "linked_files" / f"sha1/bc/56/16/{H}"
+    p2p = tmp_path / "root" / f"sha1/bc/56/16/{H}.link"
+    assert root.locate(H) is None
+    # kachery-cloud: seconds, size at top level; within 1 s is the same file
+    for mtime, size, found in [(1_600_000_000.9, 5, True), (1_599_999_999.1, 5, True), (1_600_000_001.5, 5, False),
+                               (1_600_000_000, 4, False), (1_600_000_000, 6, False), (None, None, True),
+                               (None, 5, True), (1_600_000_000, None, True)]:
+        stat = {k: v for k, v in (("mtime", mtime), ("size", size)) if v is not None}
+        _link(rec, target, **stat)
+        assert (root.locate(H) == str(target)) is found, (mtime, size)
+    rec.unlink()
+    # kachery-p2p: milliseconds under "stat"
+    for mtime_ms, found in [(1_600_000_000_900, True), (1_600_000_001_500, False), (1_599_999_998_000, False)]:
+        _link(p2p, target, stat={"size": 5, "mtime": mtime_ms})
+        assert (root.locate(H) == str(target)) is found, mtime_ms
+    _link(p2p, tmp_path / "missing.bin", stat={"size": 5})
+    assert root.locate(H) is None
+    p2p.write_text("not json")
+    assert root.locate(H) is None
+    p2p.write_text('{"no_path": 1}')
+    assert root.locate(H) is None
+    p2p.write_text('["a list"]')
+    assert root.locate(H) is None
+
+
+def test_read_root_prefers_the_blob_then_links_then_the_legacy_tree(tmp_path):
+    from intake_npx2020.store.local import ReadRoot
+
+    base = tmp_path / "root"
+    legacy = base / f"bc/56/16/{H}"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"old")
+    root = ReadRoot(base)
+    assert root.locate(H) == str(legacy)
+    target = tmp_path / "t.bin"
+    target.write_bytes(b"linked")
+    _link(base / "linked_files" / f"sha1/bc/56/16/{H}", target)
+    assert root.locate(H) == str(target)
+    _link(base / f"sha1/bc/56/16/{H}.link", tmp_path / "gone.bin")  # a dead p2p link: the cloud record is next
+    assert root.locate(H) == str(target)
+    blob = base / f"sha1/bc/56/16/{H}"
+    blob.write_bytes(b"blob")
+    assert root.locate(H) == str(blob)
+
+
+def test_own_store_finds_only_its_own_blobs(tmp_path):
+    from intake_npx2020.store.local import OwnStore
+
+    own = OwnStore(tmp_path / "own")
+    legacy = tmp_path / "own" / f"bc/56/16/{H}"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"old")
+    target = tmp_path / "t.bin"
+    target.write_bytes(b"x")
+    _link(tmp_path / "own" / "linked_files" / f"sha1/bc/56/16/{H}", target)
+    assert own.locate(H) is None
+    assert own.put(H, b"data") == str(tmp_path / "own" / f"sha1/bc/56/16/{H}")
+    assert own.locate(H) == str(tmp_path / "own" / f"sha1/bc/56/16/{H}")
+    (tmp_path / "own" / f"sha1/bc/56/16/{H}").unlink()
+    (tmp_path / "own" / f"sha1/bc/56/16/{H}").mkdir()
+    assert own.locate(H) is None
+
+
+def test_pins_and_put_file_links(tmp_path):
+    import os
+
+    from intake_npx2020.errors import InvalidArgument
+    from intake_npx2020.store.local import OwnStore
+
+    own = OwnStore(tmp_path / "own", cache_max=0)
+    assert own.is_pinned(H) is False
+    assert own.pin(H) is False  # not there: the caller must put it
+    assert own.is_pinned(H) is True
+    assert (tmp_path / "own" / "pins" / H).is_file()
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"source bytes")
+    with pytest.raises(InvalidArgument, match=r"^link must be None, 'hard' or 'sym', not 'soft'$"):
+        own.put_file(M, src, link="soft")
+    dest = tmp_path / "own" / f"sha1/9d/cf/60/{M}"
+    assert own.put_file(M, src, link="hard") == str(dest)
+    assert os.path.samefile(dest, src) and not dest.is_symlink()
+    assert own.is_pinned(M) and own.pin(M) is True
+    own.put_file(C, src, link="sym")
+    sym = tmp_path / "own" / f"sha1/01/23/45/{C}"
+    assert sym.is_symlink() and os.readlink(sym) == str(src)
+    copy_sha = "f" * 40
+    own.put_file(copy_sha, src)
+    copied = tmp_path / "own" / f"sha1/ff/ff/ff/{copy_sha}"
+    assert copied.read_bytes() == b"source bytes" and not os.path.samefile(copied, src) and not copied.is_symlink()
+    # all pinned: a cap of 0 evicts none of them
+    assert own.evict(0) == 0
+    assert all(p.exists() for p in (dest, sym, copied))
+    assert own.clear() == (0, [])
+
+
+def test_put_cached_respects_the_cap_and_lock_files(tmp_path):
+    from intake_npx2020.store.local import OwnStore
+
+    own = OwnStore(tmp_path / "own", cache_max=10)
+    own.put(H, b"123456")
+    own.put(M, b"abcdef")  # over the cap: the least recently used goes
+    assert own.locate(M) is not None and own.locate(H) is None
+    assert [size for _, size, _ in own.cached_blobs()] == [6]
+    with own.lock(C):
+        assert (tmp_path / "own" / "locks" / C).is_file()
+    with pytest.raises(InvalidObject):
+        with own.lock("../x"):
+            pass
+    assert own.clear()[0] == 0 and own.locate(M) is None
