@@ -357,3 +357,159 @@ def test_put_cached_respects_the_cap_and_lock_files(tmp_path):
         with own.lock("../x"):
             pass
     assert own.clear()[0] == 0 and own.locate(M) is None
+
+
+# -- failover --------------------------------------------------------------------------------------------
+
+class _Scripted:
+    """A mirror stand-in answering ``get`` from a script: a Body, None (404), or an exception to raise."""
+
+    def __init__(self, base, script, remembers_misses=False):
+        self.base, self.script, self.calls = base, list(script), []
+        if remembers_misses:
+            self.remembers_misses = True
+
+    def url(self, sha1):
+        return f"{self.base}/sha1/{sha1}"
+
+    def get(self, sha1, s=None, e=None, size=None):
+        self.calls.append((sha1, s, e, size))
+        step = self.script.pop(0) if self.script else None
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+def _failover(mirrors, retries=2, remotes=()):
+    from intake_npx2020.store.config import StoreConfig
+    from intake_npx2020.store.failover import Failover
+
+    counts = {}
+
+    def count(k, n=1):
+        counts[k] = counts.get(k, 0) + n
+
+    return Failover(mirrors, StoreConfig(store="/nonexistent", retries=retries), count, lambda: "WHERE", remotes), counts
+
+
+def _body(data: bytes):
+    import hashlib
+
+    from intake_npx2020.store.mirror import Body
+    return Body(bytearray(data), hashlib.sha1(data).hexdigest())
+
+
+def test_failover_counts_retries_and_backs_off(monkeypatch):
+    import hashlib
+
+    from intake_npx2020.store import failover as fo
+    from intake_npx2020.store.mirror import TransientError
+
+    slept = []
+    monkeypatch.setattr(fo.time, "sleep", slept.append)
+    monkeypatch.setattr(fo.random, "random", lambda: 1.0)
+    data = b"right bytes"
+    want = hashlib.sha1(data).hexdigest()
+    m = _Scripted("http://a", [TransientError("e1"), _body(b"wrong"), _body(data)])
+    f, counts = _failover([m], retries=3)
+    assert f.fetch_verified(want, None, want, "URI", size=11) == bytearray(data)
+    assert m.calls == [(want, None, None, 11)] * 3
+    assert counts == {"requests": 3, "retries": 2, "bytes_fetched": 11}
+    assert slept == [pytest.approx(0.3), pytest.approx(0.6)]  # min(2, 0.1 * 2**a) * 1.5
+    assert fo.backoff(10) == pytest.approx(3.0)
+
+
+def test_failover_range_then_blob_and_sizes(monkeypatch):
+    import hashlib
+
+    from intake_npx2020.store.mirror import PermanentError
+
+    data = b"chunk bytes"
+    want = hashlib.sha1(data).hexdigest()
+    m = _Scripted("http://a", [PermanentError("200 to a Range"), _body(data)])
+    f, counts = _failover([m], retries=3)
+    assert f.fetch_verified(want, (H, 100, 111), want, "URI", size=11) == bytearray(data)
+    # the parent's range first (no size: the range says it), then the chunk's own blob with its size
+    assert m.calls == [(H, 100, 111, None), (want, None, None, 11)]
+    assert counts["requests"] == 2 and "retries" not in counts
+
+
+def test_failover_not_found_anywhere_vs_broken(monkeypatch):
+    from intake_npx2020.errors import ContentNotFound, FetchError
+    from intake_npx2020.store.mirror import PermanentError
+
+    a, b = _Scripted("http://a", [None, None]), _Scripted("http://b", [None, None])
+    f, _ = _failover([a, b])
+    with pytest.raises(ContentNotFound) as err:
+        f.fetch_verified(H, (M, 0, 10), H, "URI")
+    assert str(err.value).startswith(f"URI: bytes 0-9 (chunk {H}) is in no local store and on no mirror. WHERE. ")
+    # misses are remembered per mirror and hash: a second read asks nobody
+    with pytest.raises(ContentNotFound, match=f"URI: blob {H} is in no local store"):
+        f.fetch_verified(H, None, H, "URI")
+    assert len(a.calls) == 2 and len(b.calls) == 2
+    f.fetch_verified.__self__._missing.clear()
+    r = _Scripted("http://r", [None, None], remembers_misses=True)
+    f2, _ = _failover([], remotes=[r])
+    for _ in range(2):
+        with pytest.raises(ContentNotFound):
+            f2.fetch_verified(H, None, H, "URI")
+    assert len(r.calls) == 2  # a remote that remembers its own misses is asked again
+    c = _Scripted("http://c", [PermanentError("http://c: HTTP 403")])
+    f3, _ = _failover([c])
+    with pytest.raises(FetchError) as err:
+        f3.fetch_verified(H, None, H, "URI")
+    assert str(err.value) == (f"URI: could not fetch blob {H}: http://c: HTTP 403. The data was not used or cached. "
+                              "Retry later or try another mirror.")
+
+
+def test_failover_no_mirror_at_all():
+    from intake_npx2020.errors import ContentNotFound
+
+    f, _ = _failover([])
+    with pytest.raises(ContentNotFound) as err:
+        f.fetch_verified(H, None, H, f"sha1://{H}")
+    assert str(err.value).startswith(f"sha1://{H}: blob {H} is not in any local store and no mirror is configured. "
+                                     "WHERE. Obtain the file")
+
+
+def test_failover_wrong_bytes_message_and_any_exception(monkeypatch):
+    from intake_npx2020.errors import FetchError, InvalidObject
+    from intake_npx2020.store import failover as fo
+
+    monkeypatch.setattr(fo.time, "sleep", lambda s: None)
+    bad = _body(b"nope")
+    m = _Scripted("http://a", [bad, bad, bad])
+    f, _ = _failover([m], retries=2)
+    with pytest.raises(FetchError) as err:
+        f.fetch_verified(H, (M, 5, 9), H, "URI")
+    msg = str(err.value)
+    assert (f"http://a/sha1/{M} bytes 5-8: sha1 {bad.sha1} does not match {H} (corrupt data discarded) (2 attempts)"
+            in msg), msg
+    assert f"http://a/sha1/{H}: sha1 {bad.sha1} does not match {H} (corrupt data discarded)" in msg
+    z = _Scripted("http://z", [ValueError("x" * 400)])
+    f, _ = _failover([z])
+    with pytest.raises(FetchError) as err:
+        f.fetch_verified(H, None, H, "URI")
+    assert f"http://z/sha1/{H}: ValueError: {'x' * 300}." in str(err.value)
+    assert "x" * 301 not in str(err.value)
+    o = _Scripted("http://o", [InvalidObject("ours")])
+    f, _ = _failover([o])
+    with pytest.raises(InvalidObject, match="^ours$"):
+        f.fetch_verified(H, None, H, "URI")
+
+
+def test_failover_logs_each_failure(caplog, monkeypatch):
+    import logging
+
+    from intake_npx2020.store import failover as fo
+    from intake_npx2020.store.mirror import PermanentError, TransientError
+
+    monkeypatch.setattr(fo.time, "sleep", lambda s: None)
+    m = _Scripted("http://a", [TransientError("t1"), TransientError("t2"), PermanentError("p")])
+    f, _ = _failover([m], retries=2)
+    with caplog.at_level(logging.WARNING, logger="intake_npx2020.store"):
+        with pytest.raises(Exception):
+            f.fetch_verified(H, (M, 0, 4), H, "URI")
+    assert [r.getMessage() for r in caplog.records] == [
+        "t1; retrying (1 of 2 attempts made)", "t2; 2 attempts made, trying the next source",
+        "p; trying the next source"]
