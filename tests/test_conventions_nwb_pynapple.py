@@ -53,7 +53,8 @@ def test_nwb_from_the_command_line(source, tmp_path):
     src, _ = source
     cat = tmp_path / "cat.yaml"
     cat.write_text(yaml.safe_dump({"sources": {"rec": {"driver": "npx_recording", "args": {"recording": src.recording},
-                                                       "metadata": {"kind": "recording", "probe": "NP1"}}}}))
+                                                       "metadata": {"kind": "recording", "probe": "NP1",
+                                                                    "gain_to_uV": GAIN}}}}))
     assert main(["export", "rec", "--to", str(tmp_path / "r.nwb"), "--format", "nwb", "--end", "0.2",
                  "--catalog", str(cat)]) == 0
     assert (tmp_path / "r.nwb").stat().st_size > 6000 * 374 * 2 * 0.5
