@@ -108,9 +108,15 @@ class Sha1FileSystem(AbstractFileSystem):
         if kind == "file":
             info = self.info(path)
             return [info] if detail else [info["name"]]
-        out = [{"name": f"{path}/{name}", "size": 0, "type": "directory"} for name in sorted(node.get("dirs", {}))]
-        out += [{"name": f"{path}/{name}", "size": int(entry.get("size", 0)) if isinstance(entry, dict) else 0,
-                 "type": "file"} for name, entry in sorted(node.get("files", {}).items())]
+        dirs, files = node.get("dirs", {}), node.get("files", {})
+        if not isinstance(dirs, dict) or not isinstance(files, dict):
+            raise InvalidObject(f"{path}: directory object lists are not objects")
+        for name in (*dirs, *files):   # names come from data: one path component each, never '..'
+            if name in ("", ".", "..") or any(c in name for c in "/\\\x00"):
+                raise InvalidObject(f"{path}: directory object holds an invalid name {name[:100]!r}")
+        out = [{"name": f"{path}/{name}", "size": 0, "type": "directory"} for name in sorted(dirs)]
+        out += [{"name": f"{path}/{name}", "size": _listed_size(entry), "type": "file"}
+                for name, entry in sorted(files.items())]
         return out if detail else [o["name"] for o in out]
 
     @staticmethod
@@ -186,6 +192,12 @@ class Sha1FileSystem(AbstractFileSystem):
             raise PermissionError(f"{path}: sha1:// content is immutable and read-only (mode {mode!r})")
         self._not_a_directory(self._strip_protocol(path))
         return Sha1File(self, self._strip_protocol(path), mode, block_size, cache_options=cache_options, **kwargs)
+
+
+def _listed_size(entry) -> int | None:
+    """The size a directory object lists for a file (``None`` if it lists none that makes sense)."""
+    size = entry.get("size") if isinstance(entry, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
 
 
 class Sha1File(AbstractBufferedFile):
