@@ -182,3 +182,21 @@ def test_zarr_published_as_a_kachery_directory(tmp_path):
     mapper = fsspec.get_mapper(uri)
     assert ".zarray" in mapper and len(list(mapper)) >= 5
     np.testing.assert_array_equal(zarr.open_array(mapper, mode="r")[:], arr)
+
+
+def test_hostile_directory_objects(tmp_path):
+    """Names and sizes come from data: a name that is not one path component is refused, never followed."""
+    from intake_npx2020.errors import InvalidObject
+
+    store = get_store()
+    blob = store.put_bytes(b"x")
+    fs = Sha1FileSystem()
+    for name in ("..", ".", "", "a/../../escape", "a\\b", "nul\x00"):
+        h = store.put_bytes(json.dumps({"files": {name: {"size": 1, "sha1": blob}}, "dirs": {}}).encode())
+        with pytest.raises(InvalidObject, match="invalid name"):
+            fs.ls(f"sha1dir://{h}")
+        with pytest.raises(InvalidObject):
+            fs.get(f"sha1dir://{h}", str(tmp_path / "t"), recursive=True)
+    assert not (tmp_path / "escape").exists() and not list(tmp_path.rglob("escape"))
+    h = store.put_bytes(json.dumps({"files": {"a": {"size": "lots", "sha1": blob}}}).encode())
+    assert fs.ls(f"sha1dir://{h}")[0]["size"] is None and fs.cat(f"sha1dir://{h}/a") == b"x"
