@@ -373,3 +373,14 @@ def test_demo_serves_a_packed_mirror(tmp_path, capsys):
     assert s["chunks_fetched_compressed"] == s["chunks_fetched"] > 0
     assert s["wire_bytes_per_raw_byte"] < 0.4 and "per raw byte" in printed
     assert s["recall_well_isolated"] >= 0.9 and not (out / "packed").exists()
+
+
+def test_without_pcodec_clients_read_raw_forms_and_pack_names_the_extra(env, tmp_path, monkeypatch, capsys):
+    from intake_npx2020.apps.cli import main
+
+    monkeypatch.setitem(sys.modules, "pcodec", None)  # as if not installed
+    s = get_store(options(env, "packed", "raw"))
+    assert bytes(s.read(env["uri"])) == env["bytes"]
+    assert s.stats["packed_chunks"] == 0 and not any(".pco" in p for p, _, _ in env["servers"]["packed"].log)
+    assert main(["pack", str(env["src"]), str(tmp_path / "nopco")]) == 1
+    assert "pip install 'intake_npx2020[compress]'" in capsys.readouterr().err
