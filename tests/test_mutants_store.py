@@ -513,3 +513,15 @@ def test_failover_logs_each_failure(caplog, monkeypatch):
     assert [r.getMessage() for r in caplog.records] == [
         "t1; retrying (1 of 2 attempts made)", "t2; 2 attempts made, trying the next source",
         "p; trying the next source"]
+
+
+def test_uri_survivors_of_the_first_mutmut_run():
+    """Four mutants of store/uri.py that the tests above let through (mutmut 3.8.1, issue 13)."""
+    v = "z" * 99  # repr is 101 characters: shortened
+    with pytest.raises(InvalidObject) as err:
+        check_sha1(v)
+    assert str(err.value).startswith(f"sha1 {repr(v)[:97]}... has 99 characters")
+    assert parse_uri(f"kachery:Lab-A:sha1:{H}").zone == "Lab-A"  # upper case is a letter too
+    assert parse_uri(f"kachery:z:sha1:{H}:a:b").label == "a:b"  # an unquoted ':' in the label is kept
+    with pytest.raises(InvalidURI, match="a chunk of 2147483649 bytes is more than"):
+        parse_uri(f"sha1://{H}?chunkOf={M}~10~2147483659")
