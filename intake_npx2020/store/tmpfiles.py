@@ -61,6 +61,11 @@ class TmpEntry:
         self._fd = fd
         fcntl.flock(fd, fcntl.LOCK_SH)  # shared: two writes linking one file do not wait for each other
 
+    @property
+    def fd(self) -> int | None:
+        """The descriptor opened by :meth:`create` (``None`` before, or after :meth:`close`)."""
+        return self._fd
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
@@ -79,11 +84,21 @@ class TempArea:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
+    def new(self, sha1: str) -> TmpEntry:
+        """A new entry for blob ``sha1``, not yet created (the caller creates, publishes or :meth:`discard` s it)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return TmpEntry(self.path / f"{sha1}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+
+    @staticmethod
+    def discard(e: TmpEntry) -> None:
+        """Remove an entry and let go of its lock."""
+        _unlink(e.path)
+        e.close()
+
     @contextmanager
     def entry(self, sha1: str) -> Iterator[TmpEntry]:
         """A new entry for blob ``sha1``; removed on any exception, unlocked on exit (publish it inside)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        e = TmpEntry(self.path / f"{sha1}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+        e = self.new(sha1)
         try:
             yield e
         except BaseException:
