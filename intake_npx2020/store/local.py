@@ -12,12 +12,13 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import InvalidArgument, StoreFullError
 from .capacity import CacheTally, cached_blobs
-from .tmpfiles import Leftover, TempArea
+from .tmpfiles import Leftover, TempArea, TmpEntry
 from .uri import check_sha1
 
 __all__ = ["OwnStore", "ReadRoot", "blob_relpath"]
@@ -124,28 +125,51 @@ class OwnStore(ReadRoot):
     @contextmanager
     def lock(self, sha1: str):
         """Exclusive, cross-process lock on fetching one blob (``flock`` on ``locks/<sha1>``)."""
+        release = self.acquire(sha1)
+        try:
+            yield
+        finally:
+            release()
+
+    def acquire(self, sha1: str) -> Callable[[], None]:
+        """Take the lock of :meth:`lock` (blocking); returns the function that lets go of it (from any thread)."""
         d = self.path / "locks"
         d.mkdir(parents=True, exist_ok=True)
         fd = os.open(d / check_sha1(sha1), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        held = [fd]
 
-    @contextmanager
-    def _tmpfile(self, sha1: str):
+        def release() -> None:  # idempotent: a descriptor number is never closed twice
+            if held:
+                os.close(held.pop())
+        return release
+
+    def _full(self, err: OSError, sha1: str) -> StoreFullError | None:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFullError(
+                f"no space left writing blob {sha1} into store {self.path}: nothing was kept. Free disk "
+                f"space, lower NPX2020_CACHE_MAX, or point NPX2020_STORE at a larger disk")
+        return None
+
+    def _reclaim_once(self) -> None:
         if not self._reclaimed:  # once per process: what killed writers left behind
             self._reclaimed = True
             self.tmp.reclaim()
+
+    @contextmanager
+    def _tmpfile(self, sha1: str):
+        self._reclaim_once()
         try:
             with self.tmp.entry(check_sha1(sha1)) as entry:
                 yield entry
         except OSError as err:
-            if err.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise StoreFullError(
-                    f"no space left writing blob {sha1} into store {self.path}: nothing was kept. Free disk "
-                    f"space, lower NPX2020_CACHE_MAX, or point NPX2020_STORE at a larger disk") from err
+            full = self._full(err, sha1)
+            if full is not None:
+                raise full from err
             raise
 
     def _publish(self, tmp: Path, sha1: str, size: int, pin: bool) -> str:
@@ -166,6 +190,42 @@ class OwnStore(ReadRoot):
                 f.flush()
                 os.fsync(f.fileno())
             return self._publish(entry.path, sha1, memoryview(data).nbytes, pin)
+
+    def stage(self, sha1: str, data) -> TmpEntry:
+        """Write verified bytes to a locked entry of ``tmp/``, not yet synced: the first half of :meth:`put`.
+
+        The entry is the caller's until :meth:`commit` or ``self.tmp.discard``. Raises :class:`StoreFullError`
+        (and removes the entry) when the disk is full.
+        """
+        self._reclaim_once()
+        entry = self.tmp.new(check_sha1(sha1))
+        try:
+            with os.fdopen(entry.create(), "wb", closefd=False) as f:
+                f.write(data)
+        except BaseException as err:
+            self.tmp.discard(entry)
+            full = self._full(err, sha1) if isinstance(err, OSError) else None
+            if full is not None:
+                raise full from err
+            raise
+        return entry
+
+    def commit(self, entry: TmpEntry, sha1: str, size: int) -> str:
+        """fsync a staged entry and rename it into place (unpinned, under the cap): the second half of :meth:`put`.
+
+        On any failure the entry is removed; a full disk raises :class:`StoreFullError`. Returns the blob's path.
+        """
+        try:
+            os.fsync(entry.fd)
+            return self._publish(entry.path, sha1, size, False)
+        except BaseException as err:
+            self.tmp.discard(entry)
+            full = self._full(err, sha1) if isinstance(err, OSError) else None
+            if full is not None:
+                raise full from err
+            raise
+        finally:
+            entry.close()
 
     def put_file(self, sha1: str, src: str | os.PathLike, link: str | None = None) -> str:
         """Place an existing file as blob ``sha1`` (pinned): ``link`` is ``None`` (copy), ``"hard"`` or ``"sym"``."""
