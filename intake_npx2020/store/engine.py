@@ -3,7 +3,8 @@
 ``Store.read(uri, start, end)`` is the one entry point the layers above use. For a file with a manifest,
 the range is mapped onto the manifest's chunks; each chunk comes from the first local root that has the
 whole file or the chunk, else from a mirror (a ranged GET of the whole file, or the chunk's own blob),
-is checked against its sha1, cached in our store under that sha1, and sliced.
+is checked against its sha1 in the thread that receives it, cached in our store under that sha1 (written by that
+thread, synced and renamed into place behind the reads: :mod:`.writeback`), and sliced.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .manifest import Chunk, Manifest
 from .mirror import Mirror
 from .remotes import note_uri, remote_sources
 from .uri import ContentURI, parse_uri
+from .writeback import WriteBehind
 
 __all__ = ["Store", "Added", "get_store", "sha1_of"]
 
@@ -59,6 +61,7 @@ class Store:
     def __init__(self, config: StoreConfig | None = None):
         self.config = config or StoreConfig.from_options()
         self.own = OwnStore(self.config.store, self.config.cache_max)
+        self.writes = WriteBehind(self.own)  # fetched chunks on their way to the disk
         self.located = LocatedFiles()  # files named by a URI's location=, once their sha1 is checked
         self.roots = [self.own] + [ReadRoot(r) for r in self.config.read_roots] + [self.located]
         self.mirrors = [Mirror(m, self.config.timeout, self.config.parallel) for m in self.config.mirrors]
@@ -193,6 +196,7 @@ class Store:
         u = self.resolve(uri)
         out = memoryview(out).cast("B")
         end = start + len(out)
+        self.writes.check()
         if u.chunk_of:
             parent, s, e = u.chunk_of
             if end > e - s:
@@ -221,16 +225,13 @@ class Store:
         for c in chunks:
             a, b = max(start, c.start), min(end, c.end)
             jobs.append((c, a, b, out[a - start:b - start]))
-        remote = not all(self.locate(c.sha1) for c, *_ in jobs)
-        if len(jobs) == 1 or not remote:
-            futures = []
-            for c, a, b, view in jobs:
-                self._read_chunk_into(u.sha1, c, a - c.start, b - c.start, view, str(u))
-        else:
-            futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view,
-                                               str(u)) for c, a, b, view in jobs]
-        if remote:
+        remote = not all(self.locate(c.sha1) or self.writes.path(c.sha1) for c, *_ in jobs)
+        if remote:  # first, so the fetches ahead run while this read waits for its own
             self._read_ahead(u, m, m.index_of(chunks[0]), m.index_of(chunks[-1]))
+        futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view, str(u))
+                   for c, a, b, view in jobs[1:]] if remote else []
+        for c, a, b, view in (jobs if not remote else jobs[:1]):
+            self._read_chunk_into(u.sha1, c, a - c.start, b - c.start, view, str(u))
         for f in futures:
             f.result()
 
@@ -241,8 +242,9 @@ class Store:
             self._last_chunk[u.sha1] = last
         if previous is None or not previous <= first <= previous + 1:
             return
-        for c in m.chunks[last + 1:last + self.config.parallel]:
-            if c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.locate(c.sha1):
+        for c in m.chunks[last + 1:last + 1 + self.config.parallel]:
+            if (c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.writes.path(c.sha1)
+                    and not self.locate(c.sha1)):
                 self._executor().submit(self._prefetch, u.sha1, c, str(u))
 
     def _prefetch(self, file_sha1: str, chunk: Chunk, uri: str) -> None:
@@ -272,11 +274,14 @@ class Store:
                 return
             except FileNotFoundError:
                 pass
+        if self.writes.read_into(chunk.sha1, a, out):  # fetched, on its way to the disk
+            self._count("chunk_hits")
+            return
         data = self.fetch_chunk(file_sha1, chunk, uri)
         out[:] = memoryview(data)[a:b]
 
     def fetch_chunk(self, file_sha1: str, chunk: Chunk, uri: str) -> bytes | bytearray:
-        """A whole chunk, verified and cached; concurrent callers (threads or processes) fetch it once."""
+        """A whole chunk, verified (and cached, written behind); callers in threads or processes fetch it once."""
         with self._lock:
             fut = self._inflight.get(chunk.sha1)
             owner = fut is None
@@ -286,10 +291,9 @@ class Store:
             return fut.result()
         try:
             if self.config.cache:
-                with self.own.lock(chunk.sha1):
-                    data = self._local_or_fetch(file_sha1, chunk, uri, cache=True)
+                data = self._cached_or_fetch(file_sha1, chunk, uri)
             else:
-                data = self._local_or_fetch(file_sha1, chunk, uri, cache=False)
+                data = self._local_or_fetch(file_sha1, chunk, uri)
             fut.set_result(data)
             return data
         except BaseException as err:
@@ -299,7 +303,30 @@ class Store:
             with self._lock:
                 self._inflight.pop(chunk.sha1, None)
 
-    def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str, cache: bool):
+    def _cached_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
+        """Under the chunk's cross-process lock: the blob if it is in place, else fetched and written behind."""
+        if self.writes.path(chunk.sha1):
+            data = bytearray(chunk.size)
+            if self.writes.read_into(chunk.sha1, 0, memoryview(data)):
+                return data
+        release = self.own.acquire(chunk.sha1)  # let go once the chunk is in place (or failed)
+        try:
+            local = self._local_bytes(chunk.sha1)
+            if local is None:
+                data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri,
+                                            chunk.size)
+        except BaseException:
+            release()
+            raise
+        if local is not None:
+            release()
+            self._count("chunk_hits")
+            return local
+        self._count("chunks_fetched")
+        self.writes.put(chunk.sha1, data, release)
+        return data
+
+    def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
         data = self._local_bytes(chunk.sha1)
         if data is not None:
             self._count("chunk_hits")
@@ -312,13 +339,10 @@ class Store:
             self._count("chunk_hits")
             return data
         data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri, chunk.size)
-        if cache:
-            self.own.put(chunk.sha1, data)
-        else:  # streaming: keep the last few verified chunks in memory (windows straddle chunk bounds)
-            with self._lock:
-                self._recent[chunk.sha1] = data
-                while len(self._recent) > self.config.parallel + 2:
-                    self._recent.popitem(last=False)
+        with self._lock:  # streaming: keep the last few verified chunks in memory (windows straddle chunk bounds)
+            self._recent[chunk.sha1] = data
+            while len(self._recent) > 2 * self.config.parallel + 2:  # the read-ahead and a straddled chunk
+                self._recent.popitem(last=False)
         self._count("chunks_fetched")
         return data
 
@@ -329,7 +353,14 @@ class Store:
     # -- bulk operations ------------------------------------------------------------------------------
     def fetch(self, uri: str | ContentURI, progress: bool | None = None) -> int:
         """Make every chunk of a file local (resumable: present chunks are skipped). Returns bytes fetched."""
-        return ingest.fetch(self, uri, progress)
+        self.writes.check()
+        n = ingest.fetch(self, uri, progress)
+        self.flush()
+        return n
+
+    def flush(self) -> None:
+        """Wait until every chunk fetched so far is synced and in place; raise a cache write's failure."""
+        self.writes.flush()
 
     def put_bytes(self, data: bytes, pin: bool = True) -> str:
         """Store bytes (pinned by default); returns their sha1."""
