@@ -122,3 +122,132 @@ def test_gather_from_chunks_whole_blob_and_mirror(raw_store, tmp_path, serve_pro
 def test_column_runs():
     assert column_runs(np.array([0, 1, 2, 5, 6, 4])) == [(0, 0, 3), (3, 5, 2), (5, 4, 1)]
     assert column_runs(np.arange(384)) == [(0, 0, 384)]
+
+
+# -- write-behind of fetched chunks ----------------------------------------------------------------------
+def _cold_store(tmp_path, serve_process, blob, **options):
+    root, data, uri = blob
+    return get_store({"mirrors": serve_process(root), **options}), data, uri
+
+
+def _big_fsync(fail):
+    """An ``os.fsync`` that calls ``fail(fd)`` for files over 100 kB (chunks), the real one for the rest."""
+    import os
+
+    real = os.fsync
+
+    def fsync(fd):
+        if os.fstat(fd).st_size > 100_000:
+            fail(fd)
+        return real(fd)
+    return fsync
+
+
+def test_write_behind_failure_raises_store_full_and_leaves_nothing(blob, tmp_path, serve_process, monkeypatch):
+    import errno
+    import os
+
+    from helpers import tmp_leftovers
+
+    from intake_npx2020.errors import StoreFullError
+
+    s, data, uri = _cold_store(tmp_path, serve_process, blob)
+    assert bytes(s.read(uri, 0, 10)) == data[:10]  # the manifest and the first chunk, cached
+    s.flush()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", _big_fsync(full))
+    assert bytes(s.read(uri, 5_000_000, 5_100_000)) == data[5_000_000:5_100_000]  # verified bytes, returned
+    with pytest.raises(StoreFullError, match="NPX2020_CACHE_MAX"):
+        s.flush()
+    own = tmp_path / "own-store"
+    assert tmp_leftovers(own) == []
+    names = {p.name for p in (own / "sha1").rglob("*") if p.is_file()}
+    m = s.manifest(uri.split("manifest=")[1])
+    assert not {c.sha1 for c in m.chunks_for(5_000_000, 5_100_000)} & names  # nothing half-made in place
+    assert bytes(s.read(uri, 0, 10)) == data[:10]
+    s.read(uri, 8_000_000, 8_000_100)
+    with pytest.raises(StoreFullError):  # a failed commit is raised by the store's next read
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            s.read(uri, 0, 10)
+            time.sleep(0.02)
+    monkeypatch.undo()
+    s.flush()
+    assert tmp_leftovers(own) == []
+
+
+def test_full_disk_while_staging_raises_in_the_read(blob, tmp_path, serve_process, monkeypatch):
+    import errno
+
+    from helpers import tmp_leftovers
+
+    from intake_npx2020.errors import StoreFullError
+    from intake_npx2020.store.local import OwnStore
+
+    s, data, uri = _cold_store(tmp_path, serve_process, blob, parallel=1)
+    assert bytes(s.read(uri, 0, 10)) == data[:10]
+    s.flush()
+    real = OwnStore.stage
+
+    def stage(self, sha1, payload):
+        if len(payload) > 100_000:
+            entry = self.tmp.new(sha1)
+            entry.create()
+            self.tmp.discard(entry)
+            raise self._full(OSError(errno.ENOSPC, "No space left on device"), sha1)
+        return real(self, sha1, payload)
+
+    monkeypatch.setattr(OwnStore, "stage", stage)
+    with pytest.raises(StoreFullError):
+        s.read(uri, 6_000_000, 6_000_010)
+    s.flush()
+    assert tmp_leftovers(tmp_path / "own-store") == []
+
+
+def test_staged_chunk_read_back_before_its_rename(blob, tmp_path, serve_process, monkeypatch):
+    """While a fetched chunk waits for its fsync, reads of it come from its tmp entry, never a second fetch."""
+    import os
+    import threading
+
+    from helpers import tmp_leftovers
+
+    s, data, uri = _cold_store(tmp_path, serve_process, blob, parallel=1)
+    assert bytes(s.read(uri, 0, 10)) == data[:10]
+    s.flush()
+    gate = threading.Event()
+    monkeypatch.setattr(os, "fsync", _big_fsync(lambda fd: gate.wait(20)))
+    before = s.stats["chunks_fetched"]
+    m = s.manifest(uri.split("manifest=")[1])
+    c = m.chunks_for(4_000_000, 4_000_001)[0]
+    assert bytes(s.read(uri, c.start, c.start + 100)) == data[c.start:c.start + 100]
+    assert s.writes.path(c.sha1) and not s.own.locate(c.sha1)  # staged, not yet in place
+    assert bytes(s.read(uri, c.end - 1000, c.end)) == data[c.end - 1000:c.end]
+    assert bytes(s.fetch_chunk(m.sha1, c, uri)) == data[c.start:c.end]
+    assert s.stats["chunks_fetched"] == before + 1
+    gate.set()
+    s.flush()
+    assert s.own.locate(c.sha1) and tmp_leftovers(tmp_path / "own-store") == []
+
+
+def test_fetch_returns_with_every_chunk_in_place(blob, tmp_path, serve_process):
+    from helpers import tmp_leftovers
+
+    s, data, uri = _cold_store(tmp_path, serve_process, blob)
+    s.fetch(uri)
+    assert s.has_local(uri) and tmp_leftovers(tmp_path / "own-store") == []
+    assert bytes(s.read(uri)) == data
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_streaming_pass_bit_exact_each_chunk_once(blob, tmp_path, serve_process, parallel):
+    s, data, uri = _cold_store(tmp_path, serve_process, blob, cache=False, parallel=parallel)
+    for a in range(0, len(data), 333_333):
+        assert bytes(s.read(uri, a, a + 333_333)) == data[a:a + 333_333]
+    m = s.manifest(uri.split("manifest=")[1])
+    assert s.stats["chunks_fetched"] == len(m.chunks)
+    assert not (tmp_path / "own-store" / "tmp").exists() or not list((tmp_path / "own-store" / "tmp").iterdir())
