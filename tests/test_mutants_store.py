@@ -525,3 +525,20 @@ def test_uri_survivors_of_the_first_mutmut_run():
     assert parse_uri(f"kachery:z:sha1:{H}:a:b").label == "a:b"  # an unquoted ':' in the label is kept
     with pytest.raises(InvalidURI, match="a chunk of 2147483649 bytes is more than"):
         parse_uri(f"sha1://{H}?chunkOf={M}~10~2147483659")
+
+
+def test_failover_backoff_doubles_and_a_missing_parent_still_tries_the_chunk(monkeypatch):
+    import hashlib
+
+    from intake_npx2020.store import failover as fo
+
+    monkeypatch.setattr(fo.random, "random", lambda: 0.5)
+    assert [fo.backoff(a) for a in (1, 2, 3, 4, 5)] == pytest.approx([0.2, 0.4, 0.8, 1.6, 2.0])
+    d1, d2 = b"first chunk", b"second"
+    w1, w2 = hashlib.sha1(d1).hexdigest(), hashlib.sha1(d2).hexdigest()
+    m = _Scripted("http://a", [None, _body(d1), _body(d2)])
+    f, _ = _failover([m])
+    assert f.fetch_verified(w1, (H, 0, 11), w1, "URI") == bytearray(d1)
+    # the parent is known to be absent there: its range is skipped, the chunk's own blob is still asked for
+    assert f.fetch_verified(w2, (H, 11, 17), w2, "URI") == bytearray(d2)
+    assert m.calls == [(H, 0, 11, None), (w1, None, None, None), (w2, None, None, None)]
