@@ -12,10 +12,11 @@ from typing import Any
 import yaml
 from intake.catalog import exceptions
 from intake.catalog.exceptions import DuplicateKeyError, ValidationError
-from intake.catalog.local import YAMLFileCatalog
+from intake.catalog.local import LocalCatalogEntry, YAMLFileCatalog
 
 from ..errors import CatalogError, EntryNotFound
 from ..formats.objects import leaves
+from .fastentry import LiteralArgsEntry
 
 __all__ = ["CATALOG_PATH", "NPXCatalog", "open_catalog", "catalog_table", "find_entry", "entry_text",
            "describe_entry", "store_beside", "write_catalog_file", "parse_catalog_text"]
@@ -148,6 +149,8 @@ class NPXCatalog(YAMLFileCatalog):
         self.user_parameters.update({name: UserParameter(name, **attrs) for name, attrs in shared.items()})
         self._entries = {}
         for entry in cfg["data_sources"]:
+            if type(entry) is LocalCatalogEntry:
+                entry.__class__ = LiteralArgsEntry  # template-free arguments are not rendered by jinja2
             entry._catalog = self
             entry._filesystem = self.filesystem
             self._entries[entry.name] = entry
