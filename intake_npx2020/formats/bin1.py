@@ -22,11 +22,26 @@ _KEYS = ("raw", "raw_num_channels", "num_frames", "samplerate", "channel_ids", "
 MAX_RAW_CHANNELS = 65_536
 
 
+def _plain(values, kinds: tuple, lo: float, hi: float) -> np.ndarray | None:
+    """``values`` as an array when every one is of exactly one of ``kinds`` (no bool) and in ``[lo, hi]``, else
+    ``None`` (then the caller checks one by one and names the first bad value): the fast path of the checks."""
+    if not all(type(v) in kinds for v in values):
+        return None
+    try:
+        arr = np.array(values, dtype=np.int64 if kinds == (int,) else float)
+    except (OverflowError, ValueError):
+        return None
+    ok = arr.size == len(values) and np.all(np.isfinite(arr)) and np.all((arr >= lo) & (arr <= hi))
+    return arr if ok else None
+
+
 def _channel_ids(v, name: str) -> np.ndarray:
     if not isinstance(v, (list, tuple, np.ndarray)) or len(v) == 0:
         raise InvalidObject(f"{name}: channel_ids must be a non-empty list of integers")
-    ids = np.array([integer(c, f"{name}: channel_ids[{i}]", -MAX_INDEX, MAX_INDEX) for i, c in enumerate(v)],
-                   dtype=np.int64)
+    ids = _plain(v, (int,), -MAX_INDEX, MAX_INDEX) if not isinstance(v, np.ndarray) else None
+    if ids is None:
+        ids = np.array([integer(c, f"{name}: channel_ids[{i}]", -MAX_INDEX, MAX_INDEX) for i, c in enumerate(v)],
+                       dtype=np.int64)
     if len(np.unique(ids)) != len(ids):
         raise InvalidObject(f"{name}: channel_ids has duplicates")
     return ids
@@ -37,13 +52,17 @@ def _per_channel(d: Mapping, key: str, ids: np.ndarray, name: str) -> list:
     if not isinstance(table, Mapping):
         raise InvalidObject(f"{name}: {key} must be an object keyed by channel id, not {type(table).__name__}")
     try:
-        return [table[str(i)] for i in ids]
+        return [table[str(i)] for i in ids.tolist()]  # str() of a Python int, not of a numpy scalar
     except KeyError as err:
         raise InvalidObject(f"{name}: channel {err} is missing from {key}") from None
 
 
 def _columns(d: Mapping, ids: np.ndarray, C: int, name: str) -> np.ndarray:
-    cols = [integer(v, f"{name}: channel_map[{i}]") for i, v in zip(ids, _per_channel(d, "channel_map", ids, name))]
+    values = _per_channel(d, "channel_map", ids, name)
+    fast = _plain(values, (int,), 0, C - 1)
+    if fast is not None:
+        return fast
+    cols = [integer(v, f"{name}: channel_map[{i}]") for i, v in zip(ids, values)]
     bad = [(int(i), c) for i, c in zip(ids, cols) if not 0 <= c < C]
     if bad:
         raise InvalidObject(f"{name}: channel_map[{bad[0][0]}] = {bad[0][1]} points outside the {C} raw columns")
@@ -51,8 +70,13 @@ def _columns(d: Mapping, ids: np.ndarray, C: int, name: str) -> np.ndarray:
 
 
 def _locations(d: Mapping, ids: np.ndarray, name: str) -> np.ndarray:
+    pairs = _per_channel(d, "channel_positions", ids, name)
+    if all(type(p) is list and len(p) == 2 for p in pairs):
+        fast = _plain([v for p in pairs for v in p], (float, int), -np.inf, np.inf)
+        if fast is not None:
+            return fast.reshape(len(ids), 2)
     out = []
-    for i, p in zip(ids, _per_channel(d, "channel_positions", ids, name)):
+    for i, p in zip(ids, pairs):
         if not isinstance(p, (list, tuple)) or len(p) != 2:
             raise InvalidObject(f"{name}: channel_positions[{i}] must be [x, y], got {reprlib.repr(p)}")
         out.append([finite(v, f"{name}: channel_positions[{i}]") for v in p])
