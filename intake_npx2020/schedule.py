@@ -28,7 +28,11 @@ _FUSED_PREFIXES: set[str] = set()  # names of from_array layers whose selections
 
 
 def auto_get(dsk, keys, **kwargs):
-    """Run a graph on the current distributed client if there is one, else on dask's threaded scheduler."""
+    """Run a graph on the current distributed client if there is one, else on dask's threaded scheduler.
+
+    A graph of one task (a fused window) runs in the calling thread: there is nothing to run beside it, and a
+    hand-off to a pool thread costs a scheduling delay that, on a busy machine, can exceed the read itself.
+    """
     if "distributed" in sys.modules:
         from distributed import get_client
 
@@ -36,9 +40,16 @@ def auto_get(dsk, keys, **kwargs):
             return get_client().get(dsk, keys, **kwargs)
         except ValueError:  # no client
             pass
+    from collections.abc import Mapping
+
     from dask.threaded import get
 
-    return get(dsk, keys, **kwargs)
+    graph = dsk if isinstance(dsk, Mapping) else dsk.__dask_graph__()
+    if len(graph) == 1 and not kwargs:
+        from dask.local import get_sync
+
+        return get_sync(graph, keys)
+    return get(graph, keys, **kwargs)
 
 
 def install_default_scheduler(fuse_prefix: str | None = None) -> None:
