@@ -251,3 +251,72 @@ def test_streaming_pass_bit_exact_each_chunk_once(blob, tmp_path, serve_process,
     m = s.manifest(uri.split("manifest=")[1])
     assert s.stats["chunks_fetched"] == len(m.chunks)
     assert not (tmp_path / "own-store" / "tmp").exists() or not list((tmp_path / "own-store" / "tmp").iterdir())
+
+
+# -- first sample: entries without templates, one-task graphs in the calling thread ---------------------------
+def test_literal_args_skip_jinja_templates_still_expand(tmp_path, monkeypatch):
+    import intake.catalog.utils as iu
+
+    from intake_npx2020.sources.catalog import open_catalog, write_catalog_file
+    from intake_npx2020.sources.fastentry import templated
+
+    obj = bin1_object("sha1://" + "a" * 40 + "/raw.bin", C, N, GAPPED)
+    write_catalog_file(tmp_path / "cat.yaml", {
+        "rec": {"driver": "npx_recording", "args": {"recording": obj, "chunk_seconds": 0.5,
+                                                    "storage_options": {"read_roots": ["{{ CATALOG_DIR }}/store"]}}},
+        "nl": {"driver": "npx_recording", "args": {"recording": "sha1://" + "b" * 40 + "/o.json\n"}}})
+    expanded = []
+    real = iu._expand
+
+    def spy(p, *a):
+        if isinstance(p, str):
+            expanded.append(p)
+        return real(p, *a)
+
+    monkeypatch.setattr(iu, "_expand", spy)
+    cat = open_catalog(tmp_path / "cat.yaml")
+    src = cat["rec"]
+    assert src.recording == obj and src.chunk_seconds == 0.5  # handed over as written
+    root = src.storage_options["read_roots"][0]
+    assert root.startswith(str(tmp_path)) and root.endswith("/store")  # the template still rendered
+    assert not any("bin1" in e or "sha1://" in e for e in expanded)  # the object was not walked by jinja2
+    assert cat["nl"].recording == "sha1://" + "b" * 40 + "/o.json"  # jinja2's own treatment where it applies
+    assert cat["rec"](chunk_seconds=2.0).chunk_seconds == 2.0  # user arguments still win
+    assert templated({"a": "{{ x }}"}) and templated(["x\n"]) and templated({"a": object()})
+    assert not templated({"a": {1, 2}})
+    assert not templated({"a": [1, 2.5, None, "text", {"b": "c"}]})
+
+
+def test_bin1_fast_checks_match_the_slow_ones():
+    from intake_npx2020.errors import InvalidObject
+
+    obj = bin1_object("sha1://" + "a" * 40 + "/raw.bin", C, N, GAPPED)
+    fast = Bin1Recording.from_object(obj)
+    slow_obj = {"recording_format": "bin1", "data": dict(obj["data"], channel_ids=[float(i) for i in range(374)],
+                channel_map={str(i): np.int64(c) for i, c in enumerate(GAPPED)},
+                channel_positions={str(i): tuple(p) for i, p in obj["data"]["channel_positions"].items()})}
+    slow = Bin1Recording.from_object(slow_obj)
+    for a, b in [(fast.channel_ids, slow.channel_ids), (fast.columns, slow.columns), (fast.locations, slow.locations)]:
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    for key, value, match in [("channel_ids", list(range(373)) + [True], r"channel_ids\[373\]"),
+                              ("channel_map", {**obj["data"]["channel_map"], "5": C}, r"channel_map\[5\] = 385"),
+                              ("channel_map", {**obj["data"]["channel_map"], "7": 1.5}, r"channel_map\[7\]"),
+                              ("channel_positions", {**obj["data"]["channel_positions"], "9": [0.0, float("nan")]},
+                               r"channel_positions\[9\]")]:
+        bad = {"recording_format": "bin1", "data": dict(obj["data"], **{key: value})}
+        with pytest.raises(InvalidObject, match=match):
+            Bin1Recording.from_object(bad)
+
+
+def test_one_task_graph_runs_in_the_calling_thread(raw_store, monkeypatch):
+    import threading
+
+    raw, uri = raw_store
+    x = to_xarray(Bin1Recording.from_object(bin1_object(uri, C, N, GAPPED)), chunk_seconds=0.25)
+    threads = []
+    real = schedule.read_window
+    monkeypatch.setattr(schedule, "read_window", lambda *a: threads.append(threading.get_ident()) or real(*a))
+    np.testing.assert_array_equal(x[100:40_000].values, raw[100:40_000][:, GAPPED])
+    assert threads == [threading.get_ident()]
+    np.testing.assert_array_equal(x.data.sum(axis=0).compute(), raw[:, GAPPED].sum(axis=0))  # many tasks: a pool
