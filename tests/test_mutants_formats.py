@@ -687,3 +687,25 @@ def test_integral_arrays_bad_value_and_no_copy():
     # an int64 array (a large npy of spike times) is checked in place, not copied
     a = np.arange(10, dtype=np.int64)
     assert np.shares_memory(sample_indices(a, "t"), a) and np.shares_memory(unit_labels(a, "u"), a)
+
+
+def test_bin1_fast_path_edges():
+    """The vectorised checks take only what the one-by-one checks accept, with the same types."""
+    rec = Bin1Recording.from_object(_bin1(channel_positions={"7": [1, 2], "3": [3, 4], "5": [5, 6]}), "R")
+    assert rec.locations.dtype == np.float64 and rec.locations.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert rec.columns.dtype == np.int64 and rec.channel_ids.dtype == np.int64
+    assert _raises(InvalidObject, Bin1Recording.from_object, _bin1(channel_map={"7": 2.0, "3": 0.5, "5": 3.0}),
+                   "R") == "R: channel_map[3] must be an integer, got 0.5"
+    assert _raises(InvalidObject, Bin1Recording.from_object,
+                   _bin1(channel_positions={"7": [1], "3": [3], "5": [5]}), "R") == \
+        "R: channel_positions[7] must be [x, y], got [1]"
+    assert _raises(InvalidObject, Bin1Recording.from_object,
+                   _bin1(channel_positions={"7": [1, 2, 0], "3": [3, 4, 0], "5": [5, 6, 0]}), "R") == \
+        "R: channel_positions[7] must be [x, y], got [1, 2, 0]"
+
+
+def test_default_names_in_messages(tmp_path):
+    assert _raises(InvalidObject, Bin1Recording.from_object, _bin1(samplerate=-1)) == \
+        "recording: samplerate must be above zero, got -1.0"
+    assert _raises(InvalidObject, read_sorting, {"sorting_format": "x"}, get_store()) == \
+        "sorting: sorting_format 'x' is not supported (supported: ['h5_v1', 'npy1', 'npy2'])"
