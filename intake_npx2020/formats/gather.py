@@ -9,6 +9,10 @@ frame (a ``V<n>`` view), which numpy copies in one strided loop; maps of many sh
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..store.blocks import read_blocks
@@ -17,6 +21,11 @@ __all__ = ["gather_columns", "column_runs", "BLOCK"]
 
 #: Bytes of raw frames read per block (fits a core's L2 cache beside the rows being written).
 BLOCK = 512 << 10
+#: Ranges of at least this many bytes are gathered by several threads (one part per core, at most MAX_PARTS).
+SPLIT = 48 << 20
+MAX_PARTS = 4
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 def column_runs(cols: np.ndarray) -> list[tuple[int, int, int]]:
@@ -39,7 +48,33 @@ def _records(buf, rows: int, row_bytes: int, runs, first: str) -> list[np.ndarra
 
 def gather_columns(store, uri, start: int, raw_columns: int, cols: np.ndarray, out: np.ndarray) -> None:
     """Fill ``out`` (frames × len(cols), int16, C-contiguous) with raw columns ``cols`` of the frames from byte
-    ``start`` of file ``uri`` (``raw_columns`` interleaved int16 per frame)."""
+    ``start`` of file ``uri`` (``raw_columns`` interleaved int16 per frame).
+
+    A range of at least :data:`SPLIT` bytes is cut in one part per core, gathered in parallel (``preadv`` and
+    numpy's copies release the GIL): a long window is read at the speed of the machine, not of one thread.
+    """
+    row = 2 * raw_columns
+    parts = min(os.cpu_count() or 1, MAX_PARTS, out.shape[0] * row // SPLIT)
+    if parts < 2:
+        _gather(store, uri, start, raw_columns, cols, out)
+        return
+    bounds = [out.shape[0] * i // parts for i in range(parts + 1)]
+    futures = [_pool().submit(_gather, store, uri, start + a * row, raw_columns, cols, out[a:b])
+               for a, b in zip(bounds[1:-1], bounds[2:])]
+    _gather(store, uri, start, raw_columns, cols, out[:bounds[1]])
+    for f in futures:
+        f.result()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(MAX_PARTS - 1, thread_name_prefix="npx2020-gather")
+        return _POOL
+
+
+def _gather(store, uri, start: int, raw_columns: int, cols: np.ndarray, out: np.ndarray) -> None:
     frames = out.shape[0]
     row = 2 * raw_columns
     rows = max(1, min(frames, BLOCK // row))
