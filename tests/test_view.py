@@ -18,6 +18,7 @@ pytest.importorskip("datashader")
 from intake_npx2020 import synth  # noqa: E402
 from intake_npx2020.sources.catalog import open_catalog  # noqa: E402
 from intake_npx2020.errors import ContentNotFound  # noqa: E402
+from intake_npx2020.formats import gather  # noqa: E402
 from intake_npx2020.store import Store  # noqa: E402
 from intake_npx2020.apps.viewer import data as vd  # noqa: E402
 from intake_npx2020.apps.viewer import links  # noqa: E402
@@ -107,12 +108,18 @@ def test_load_window_reads_only_the_window(demo, monkeypatch):
     x = vd.open_entry(open_catalog(path), NAME, vd.entry_storage_options(path)).to_dask()
     reads = []
     orig = Store.read_into
+    orig_blocks = gather.read_blocks
 
     def spy(self, uri, start, out):
         reads.append((start, len(out)))
         return orig(self, uri, start, out)
 
+    def spy_blocks(store, uri, start, end, buf):  # the one-pass gather of a channel subset reads here
+        reads.append((start, end - start))
+        return orig_blocks(store, uri, start, end, buf)
+
     monkeypatch.setattr(Store, "read_into", spy)
+    monkeypatch.setattr(gather, "read_blocks", spy_blocks)
     fs, row = 30000, result.raw_num_channels * 2
     w = tr.load_window(x, 1.25, 0.1, channel_start=10, num_channels=20, center=False, to_uv=False)
     f0, f1 = int(1.25 * fs), int(1.35 * fs)
