@@ -269,11 +269,25 @@ def _cold(s: Session) -> list[Figure]:
             fns["remfile"] = lambda: _peer_windows("remfile", url, size, win)
         except ImportError:
             log("remfile is not installed (pip install remfile): its row is skipped")
-        t = interleaved(fns, max(3, s.repeats), warmup=1)
+        cpu: dict[str, list[float]] = {}
+
+        def timed_cpu(k, fn):
+            def run_one():
+                c0 = os.times()
+                fn()
+                c1 = os.times()
+                cpu.setdefault(k, []).append(c1.user - c0.user + c1.system - c0.system)
+            return run_one
+
+        t = interleaved({k: timed_cpu(k, fn) for k, fn in fns.items()}, max(3, s.repeats), warmup=1)
     finally:
         ngx.stop()
+    log("client CPU per pass (all threads of this process): " +
+        ", ".join(f"{k} {med(v):.2f} s" for k, v in cpu.items()))
     load = f"load avg {os.getloadavg()[0]:.1f}"
-    note = f"{size / 1e9:.2f} GB, parallel=4, nginx mirror, {load}"
+    note = (f"{size / 1e9:.2f} GB, parallel=4, nginx mirror, {load}; client CPU: transport "
+            f"{med(cpu['transport']):.2f} s, +sha1 {med(cpu['transport_sha1']):.2f} s, ours {med(cpu['ours']):.2f} s, "
+            f"cache=False {med(cpu['ours_nocache']):.2f} s")
     figs = [judge(Figure(ISSUE, "cold sequential 1 s windows, sha1 + cache (default)", med(t["ours"]),
                          "requests stream + readinto 20 MB, no hash (transport limit)", med(t["transport"]),
                          nbytes=size, note=note, ours_all=t["ours"], base_all=t["transport"]), min_ratio=0.5),
