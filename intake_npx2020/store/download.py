@@ -1,7 +1,7 @@
 """Fetch a whole raw file from the first place that has it — local stores, mirrors, live kachery, then its
 original sources — resumable, verified, and admitted into our store only once its sha1 is right.
 
-Order: if the file's manifest can be had, :func:`~.ingest.fetch` fetches every chunk through the stores,
+Order: if the file's manifest can be had, :meth:`Store.fetch` fetches every chunk through the stores,
 mirrors and kachery (each chunk verified). Otherwise the file is downloaded in pieces (the manifest's chunks,
 or :data:`~.manifest.CHUNK_SIZE` bytes) by parallel ranged GETs from the first source that has it: a mirror or
 kachery holding the whole file, then each original source in turn. Pieces go to a partial file with a state
@@ -280,14 +280,14 @@ def fetch(store, uri, origins=(), size: int | None = None, progress: bool | None
     chunks, err = _manifest_chunks(store, u)
     if chunks is None and not u.manifest:  # a small file: whole from a mirror or kachery, verified (≤ 2 GiB)
         try:
-            return Fetched(str(u), ingest.fetch(store, u, progress), "stores, mirrors and kachery")
+            return Fetched(str(u), store.fetch(u, progress), "stores, mirrors and kachery")
         except (ContentNotFound, FetchError) as e:
             if not origins:
                 raise
             err = e
     if chunks is not None:
         try:
-            n = ingest.fetch(store, u, progress)
+            n = store.fetch(u, progress)  # flushes its write-behind: the chunks are in place
             return Fetched(str(u), n, "stores, mirrors and kachery" if n else "every chunk already in a local store",
                            u.manifest)
         except (ContentNotFound, FetchError) as e:
