@@ -107,6 +107,13 @@ class WriteBehind:
                 self._idle.wait()
         self.check()
 
+    def read(self, sha1: str, size: int) -> bytearray | None:
+        """The whole staged chunk ``sha1`` of ``size`` bytes, or ``None`` if it is not (or no longer) staged."""
+        if self.path(sha1) is None:
+            return None
+        data = bytearray(size)
+        return data if self.read_into(sha1, 0, memoryview(data)) else None
+
     def read_into(self, sha1: str, offset: int, out: memoryview) -> bool:
         """Read bytes of a staged chunk; ``False`` if it is no longer staged (renamed or dropped meanwhile)."""
         path = self.path(sha1)
