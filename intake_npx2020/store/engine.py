@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from ..errors import ContentNotFound, IntegrityError, InvalidArgument
 from . import dirobj, ingest
@@ -71,6 +72,7 @@ class Store:
         self._inflight: dict[str, Future] = {}
         self._recent: OrderedDict[str, bytearray] = OrderedDict()  # cache=False: last verified chunks
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
+        self._ahead: weakref.WeakSet[Future] = weakref.WeakSet()  # read-ahead submitted, for flush()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self.stats = {"bytes_fetched": 0, "chunks_fetched": 0, "chunk_hits": 0, "requests": 0, "retries": 0,
@@ -242,10 +244,12 @@ class Store:
             self._last_chunk[u.sha1] = last
         if previous is None or not previous <= first <= previous + 1:
             return
-        for c in m.chunks[last + 1:last + 1 + self.config.parallel]:
-            if (c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.writes.path(c.sha1)
-                    and not self.locate(c.sha1)):
-                self._executor().submit(self._prefetch, u.sha1, c, str(u))
+        ahead = [self._executor().submit(self._prefetch, u.sha1, c, str(u))
+                 for c in m.chunks[last + 1:last + 1 + self.config.parallel]
+                 if c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.writes.path(c.sha1)
+                 and not self.locate(c.sha1)]
+        with self._lock:
+            self._ahead.update(ahead)
 
     def _prefetch(self, file_sha1: str, chunk: Chunk, uri: str) -> None:
         try:
@@ -305,10 +309,9 @@ class Store:
 
     def _cached_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
         """Under the chunk's cross-process lock: the blob if it is in place, else fetched and written behind."""
-        if self.writes.path(chunk.sha1):
-            data = bytearray(chunk.size)
-            if self.writes.read_into(chunk.sha1, 0, memoryview(data)):
-                return data
+        data = self.writes.read(chunk.sha1, chunk.size)  # fetched by this process, on its way to the disk
+        if data is not None:
+            return data
         release = self.own.acquire(chunk.sha1)  # let go once the chunk is in place (or failed)
         try:
             local = self._local_bytes(chunk.sha1)
@@ -322,8 +325,8 @@ class Store:
             release()
             self._count("chunk_hits")
             return local
-        self._count("chunks_fetched")
         self.writes.put(chunk.sha1, data, release)
+        self._count("chunks_fetched")  # once staged: a chunk counted is local to this process
         return data
 
     def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
@@ -359,7 +362,10 @@ class Store:
         return n
 
     def flush(self) -> None:
-        """Wait until every chunk fetched so far is synced and in place; raise a cache write's failure."""
+        """Wait for fetches under way (read-ahead too) and the chunks' sync and rename; raise a cache write's error."""
+        with self._lock:
+            pending = [*self._ahead, *self._inflight.values()]
+        wait(pending)  # a read-ahead waiting on another fetch ends after it
         self.writes.flush()
 
     def put_bytes(self, data: bytes, pin: bool = True) -> str:
