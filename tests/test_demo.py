@@ -59,6 +59,21 @@ def reopen_with_no_environment(out, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "True"
+    snippet = readme_analysis_snippet().replace("npx2020-demo/catalog.yaml", str(moved / "catalog.yaml"))
+    snippet += "\nprint(len(peaks), int(noise.size), motion.shape[0] > 0, raster.ndim)\n"
+    done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    n_peaks, n_noise, has_motion, ndim = done.stdout.split()[-4:]
+    assert int(n_peaks) > 1000 and int(n_noise) == 384 and has_motion == "True" and ndim == "2"
+
+
+def readme_analysis_snippet() -> str:
+    """The README's analysis snippet, as written (the first Python block that opens the demo's catalog)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    return next(b for b in blocks if "npx2020-demo/catalog.yaml" in b and "analysis." in b)
 
 
 def test_demo_refuses_foreign_directory(tmp_path):
