@@ -11,10 +11,10 @@ from functools import cached_property
 
 import numpy as np
 
-from ..errors import IntegrityError, InvalidArgument, InvalidObject, InvalidURI
+from ..errors import IntegrityError, InvalidArgument, InvalidObject
 from ..store.engine import Store
 from ..store.uri import parse_uri
-from .fields import MAX_INDEX, finite, integer, rate
+from .fields import MAX_INDEX, content_uri, finite, integer, rate
 from .gather import gather_columns
 
 _KEYS = ("raw", "raw_num_channels", "num_frames", "samplerate", "channel_ids", "channel_map", "channel_positions")
@@ -83,16 +83,6 @@ def _locations(d: Mapping, ids: np.ndarray, name: str) -> np.ndarray:
     return np.array(out, dtype=float).reshape(len(ids), 2)
 
 
-def _raw_uri(v, name: str) -> str:
-    if not isinstance(v, str):
-        raise InvalidObject(f"{name}: raw must be a sha1:// URI string, got {type(v).__name__}")
-    try:
-        parse_uri(v)
-    except InvalidURI as err:
-        raise InvalidObject(f"{name}: raw: {err}") from None
-    return v
-
-
 @dataclass(frozen=True, eq=False)
 class Bin1Recording:
     """A validated ``bin1`` recording object.
@@ -145,7 +135,7 @@ class Bin1Recording:
         missing = [k for k in _KEYS if k not in d]
         if missing:
             raise InvalidObject(f"{name}: bin1 object lacks {missing}")
-        raw = _raw_uri(d["raw"], name)
+        raw = content_uri(d["raw"], name, "raw")
         C = integer(d["raw_num_channels"], f"{name}: raw_num_channels", 1, MAX_RAW_CHANNELS)
         N = integer(d["num_frames"], f"{name}: num_frames", 0, (2**63 - 1) // (2 * C))
         fs = rate(d["samplerate"], f"{name}: samplerate")

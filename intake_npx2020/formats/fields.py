@@ -13,9 +13,10 @@ import reprlib
 
 import numpy as np
 
-from ..errors import InvalidObject
+from ..errors import InvalidObject, InvalidURI
+from ..store.uri import parse_uri
 
-__all__ = ["integer", "rate", "finite", "sample_indices", "unit_labels", "MAX_INDEX"]
+__all__ = ["integer", "rate", "finite", "sample_indices", "unit_labels", "content_uri", "MAX_INDEX"]
 
 #: Largest sample index or unit id accepted: every integer up to 2**53 is exact in float64 (3,000 years at 100 kHz).
 MAX_INDEX = 2**53
@@ -89,3 +90,14 @@ def sample_indices(a, what: str) -> np.ndarray:
 def unit_labels(a, what: str) -> np.ndarray:
     """Unit ids or spike labels: integers in ``[-MAX_INDEX, MAX_INDEX]``, as int64."""
     return _integral_array(a, what, -MAX_INDEX, MAX_INDEX)
+
+
+def content_uri(v, name: str, key: str) -> str:
+    """``v`` if it is a valid content URI string (field ``key`` of object ``name``), else :class:`InvalidObject`."""
+    if not isinstance(v, str):
+        raise InvalidObject(f"{name}: {key} must be a sha1:// URI string, got {type(v).__name__}")
+    try:
+        parse_uri(v)
+    except InvalidURI as err:
+        raise InvalidObject(f"{name}: {key}: {err}") from None
+    return v

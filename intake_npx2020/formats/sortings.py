@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidObject, InvalidURI
+from ..errors import InvalidObject
 from ..store.engine import Store
-from ..store.uri import parse_uri
-from .fields import finite, rate, sample_indices, unit_labels
+from .fields import content_uri, finite, rate, sample_indices, unit_labels
 from .h5 import open_h5, read_dataset
 from .npyio import npy_from_bytes, npy_from_path, npz_members
 from .objects import load_object
@@ -38,14 +37,7 @@ def _uri(d: Mapping, key: str, name: str) -> str:
     """The ``sha1://`` URI in field ``key`` of an object's data, checked."""
     if key not in d:
         raise KeyError(key)
-    v = d[key]
-    if not isinstance(v, str):
-        raise InvalidObject(f"{name}: {key} must be a sha1:// URI string, got {type(v).__name__}")
-    try:
-        parse_uri(v)
-    except InvalidURI as err:
-        raise InvalidObject(f"{name}: {key}: {err}") from None
-    return v
+    return content_uri(d[key], name, key)
 
 
 def _npy(store: Store, uri: str, what: str) -> np.ndarray:
