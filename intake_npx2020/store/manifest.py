@@ -12,7 +12,7 @@ from functools import cached_property
 from ..errors import InvalidObject
 from .uri import check_sha1
 
-__all__ = ["Chunk", "Manifest", "CHUNK_SIZE", "MANIFEST_THRESHOLD", "MAX_CHUNK"]
+__all__ = ["Chunk", "Manifest", "CHUNK_SIZE", "MANIFEST_THRESHOLD", "MAX_CHUNK", "check_tiling", "json_int"]
 
 #: kachery-p2p's chunk size for new manifests; existing manifests are always read, never assumed.
 CHUNK_SIZE = 20_000_000
@@ -25,17 +25,34 @@ MAX_CHUNK = 2**31
 _MAX = 2**63
 
 
-def _int(obj: dict, key: str, name: str) -> int:
+def json_int(obj: dict, key: str, name: str, hi: int = _MAX) -> int:
+    """Field ``key`` of a parsed JSON object as an integer in ``[0, hi)``, else :class:`InvalidObject` naming it."""
     v = obj.get(key)
-    if type(v) is not int or not 0 <= v < _MAX:  # JSON integers only: no bool, float, 1e999 or string
-        raise InvalidObject(f"{name}: {key} must be an integer in [0, 2**63), got {reprlib.repr(v)}")
+    if type(v) is not int or not 0 <= v < hi:  # JSON integers only: no bool, float, 1e999 or string
+        bound = "2**63" if hi == _MAX else str(hi)
+        raise InvalidObject(f"{name}: {key} must be an integer in [0, {bound}), got {reprlib.repr(v)}")
     return v
+
+
+def check_tiling(chunks, size: int, name: str) -> None:
+    """Chunks must tile ``[0, size)`` in order, none empty or over :data:`MAX_CHUNK`; else :class:`InvalidObject`."""
+    pos = 0
+    for i, c in enumerate(chunks):
+        if c.start != pos or c.end <= c.start:
+            why = "a gap" if c.start > pos else "an overlap" if c.start < pos else "an empty chunk"
+            raise InvalidObject(f"{name}: chunks must tile [0, size) in order; chunks[{i}] {c} leaves {why} "
+                                f"(expected start {pos})")
+        if c.size > MAX_CHUNK:
+            raise InvalidObject(f"{name}: chunks[{i}] is {c.size} bytes, more than the {MAX_CHUNK} a chunk may have")
+        pos = c.end
+    if pos != size:
+        raise InvalidObject(f"{name}: chunks cover {pos} bytes but size is {size}")
 
 
 def _chunk(c, name: str) -> "Chunk":
     if not isinstance(c, dict):
         raise InvalidObject(f"{name} must be an object {{start, end, sha1}}, not {type(c).__name__}")
-    return Chunk(_int(c, "start", name), _int(c, "end", name), check_sha1(c.get("sha1"), f"{name}: sha1"))
+    return Chunk(json_int(c, "start", name), json_int(c, "end", name), check_sha1(c.get("sha1"), f"{name}: sha1"))
 
 
 @dataclass(frozen=True)
@@ -76,23 +93,13 @@ class Manifest:
             raise InvalidObject(f"{name} is not valid JSON: {str(err)[:200]}") from None
         if not isinstance(obj, dict):
             raise InvalidObject(f"{name}: a manifest is a JSON object, not {type(obj).__name__}")
-        size = _int(obj, "size", name)
+        size = json_int(obj, "size", name)
         sha1 = check_sha1(obj.get("sha1"), f"{name}: sha1")
         raw = obj.get("chunks")
         if not isinstance(raw, list):
             raise InvalidObject(f"{name}: chunks must be a list, not {type(raw).__name__}")
         chunks = tuple(_chunk(c, f"{name}: chunks[{i}]") for i, c in enumerate(raw))
-        pos = 0
-        for i, c in enumerate(chunks):
-            if c.start != pos or c.end <= c.start:
-                why = "a gap" if c.start > pos else "an overlap" if c.start < pos else "an empty chunk"
-                raise InvalidObject(f"{name}: chunks must tile [0, size) in order; chunks[{i}] {c} leaves {why} "
-                                    f"(expected start {pos})")
-            if c.size > MAX_CHUNK:
-                raise InvalidObject(f"{name}: chunks[{i}] is {c.size} bytes, more than the {MAX_CHUNK} a chunk may have")
-            pos = c.end
-        if pos != size:
-            raise InvalidObject(f"{name}: chunks cover {pos} bytes but size is {size}")
+        check_tiling(chunks, size, name)
         return cls(size, sha1, chunks)
 
     def to_bytes(self) -> bytes:

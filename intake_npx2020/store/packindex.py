@@ -19,7 +19,7 @@ import reprlib
 from dataclasses import dataclass
 
 from ..errors import InvalidObject
-from .manifest import MAX_CHUNK, Chunk
+from .manifest import MAX_CHUNK, Chunk, check_tiling, json_int
 from .uri import check_sha1
 
 __all__ = ["PackIndex", "Stored", "FORMAT", "VERSION", "SUFFIX_PCO", "SUFFIX_INDEX", "MAX_INDEX"]
@@ -93,7 +93,7 @@ class PackIndex:
         sha1 = check_sha1(obj.get("sha1"), f"{name}: sha1")
         if sha1 != file_sha1:
             raise InvalidObject(f"{name} describes file {sha1}, not {file_sha1}")
-        size = _int(obj, "size", name)
+        size = json_int(obj, "size", name)
         codec, encoder = obj.get("codec"), obj.get("encoder")
         if not isinstance(codec, str) or not isinstance(encoder, str):
             raise InvalidObject(f"{name}: codec and encoder must be strings")
@@ -101,31 +101,18 @@ class PackIndex:
         if not isinstance(raw, list):
             raise InvalidObject(f"{name}: chunks must be a list")
         chunks = tuple(_stored(c, f"{name}: chunks[{i}]") for i, c in enumerate(raw))
-        pos = 0
-        for i, s in enumerate(chunks):
-            if s.chunk.start != pos or s.chunk.end <= s.chunk.start:
-                raise InvalidObject(f"{name}: chunks[{i}] does not continue at byte {pos}")
-            pos = s.chunk.end
-        if pos != size:
-            raise InvalidObject(f"{name}: chunks cover {pos} bytes but size is {size}")
+        check_tiling([s.chunk for s in chunks], size, name)
         return cls(sha1, size, check_sha1(obj.get("manifest"), f"{name}: manifest"), codec, encoder, chunks)
-
-
-def _int(obj: dict, key: str, name: str, hi: int = 2**63) -> int:
-    v = obj.get(key)
-    if type(v) is not int or not 0 <= v < hi:
-        raise InvalidObject(f"{name}: {key} must be an integer in [0, {hi}), got {reprlib.repr(v)}")
-    return v
 
 
 def _stored(c, name: str) -> Stored:
     if not isinstance(c, dict):
         raise InvalidObject(f"{name} must be an object, not {type(c).__name__}")
-    chunk = Chunk(_int(c, "start", name), _int(c, "end", name), check_sha1(c.get("sha1"), f"{name}: sha1"))
+    chunk = Chunk(json_int(c, "start", name), json_int(c, "end", name), check_sha1(c.get("sha1"), f"{name}: sha1"))
     kind = c.get("stored")
     if kind not in _STORED:
         raise InvalidObject(f"{name}: stored must be one of {_STORED}, got {reprlib.repr(kind)}")
     if chunk.size > MAX_CHUNK:
         raise InvalidObject(f"{name}: a chunk of {chunk.size} bytes is more than the {MAX_CHUNK} allowed")
-    size = _int(c, "stored_size", name, MAX_CHUNK + (1 << 20))
+    size = json_int(c, "stored_size", name, MAX_CHUNK + (1 << 20))
     return Stored(chunk, kind, size, check_sha1(c.get("stored_sha1"), f"{name}: stored_sha1"))
