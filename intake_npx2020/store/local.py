@@ -172,6 +172,18 @@ class OwnStore(ReadRoot):
                 raise full from err
             raise
 
+    @contextmanager
+    def _discarded_on_error(self, entry: TmpEntry, sha1: str):
+        """On any failure inside, remove the staged entry; a full disk becomes :class:`StoreFullError`."""
+        try:
+            yield
+        except BaseException as err:
+            self.tmp.discard(entry)
+            full = self._full(err, sha1) if isinstance(err, OSError) else None
+            if full is not None:
+                raise full from err
+            raise
+
     def _publish(self, tmp: Path, sha1: str, size: int, pin: bool) -> str:
         dest = self.path / blob_relpath(sha1)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -199,15 +211,9 @@ class OwnStore(ReadRoot):
         """
         self._reclaim_once()
         entry = self.tmp.new(check_sha1(sha1))
-        try:
+        with self._discarded_on_error(entry, sha1):
             with os.fdopen(entry.create(), "wb", closefd=False) as f:
                 f.write(data)
-        except BaseException as err:
-            self.tmp.discard(entry)
-            full = self._full(err, sha1) if isinstance(err, OSError) else None
-            if full is not None:
-                raise full from err
-            raise
         return entry
 
     def commit(self, entry: TmpEntry, sha1: str, size: int) -> str:
@@ -216,14 +222,9 @@ class OwnStore(ReadRoot):
         On any failure the entry is removed; a full disk raises :class:`StoreFullError`. Returns the blob's path.
         """
         try:
-            os.fsync(entry.fd)
-            return self._publish(entry.path, sha1, size, False)
-        except BaseException as err:
-            self.tmp.discard(entry)
-            full = self._full(err, sha1) if isinstance(err, OSError) else None
-            if full is not None:
-                raise full from err
-            raise
+            with self._discarded_on_error(entry, sha1):
+                os.fsync(entry.fd)
+                return self._publish(entry.path, sha1, size, False)
         finally:
             entry.close()
 
