@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from ..errors import ContentNotFound, IntegrityError, InvalidArgument
@@ -24,6 +23,7 @@ from .local import OwnStore, ReadRoot
 from .located import LocatedFiles
 from .manifest import Chunk, Manifest
 from .mirror import Mirror
+from .recent import RecentChunks
 from .remotes import note_uri, remote_sources
 from .uri import ContentURI, parse_uri
 from .writeback import WriteBehind
@@ -70,7 +70,8 @@ class Store:
         self.failover = Failover(self.mirrors, self.config, self._count, self._where, self.remotes)
         self._manifests: dict[str, Manifest] = {}
         self._inflight: dict[str, Future] = {}
-        self._recent: OrderedDict[str, bytearray] = OrderedDict()  # cache=False: last verified chunks
+        # the last verified chunks fetched: the read-ahead and a chunk straddled by two windows
+        self._recent = RecentChunks(2 * self.config.parallel + 2)
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
         self._ahead: weakref.WeakSet[Future] = weakref.WeakSet()  # read-ahead submitted, for flush()
         self._lock = threading.Lock()
@@ -269,6 +270,11 @@ class Store:
 
     def _read_chunk_into(self, file_sha1: str, chunk: Chunk, a: int, b: int, out: memoryview, uri: str) -> None:
         """Bytes ``[a, b)`` within ``chunk`` of file ``file_sha1`` into ``out``."""
+        data = self._recent.get(chunk.sha1)
+        if data is not None:
+            out[:] = memoryview(data)[a:b]
+            self._count("chunk_hits")
+            return
         path = self.locate(chunk.sha1)
         if path:
             try:
@@ -326,6 +332,7 @@ class Store:
             self._count("chunk_hits")
             return local
         self.writes.put(chunk.sha1, data, release)
+        self._recent.put(chunk.sha1, data)
         self._count("chunks_fetched")  # once staged: a chunk counted is local to this process
         return data
 
@@ -334,18 +341,12 @@ class Store:
         if data is not None:
             self._count("chunk_hits")
             return data
-        with self._lock:
-            data = self._recent.get(chunk.sha1)
-            if data is not None:
-                self._recent.move_to_end(chunk.sha1)
+        data = self._recent.get(chunk.sha1)
         if data is not None:
             self._count("chunk_hits")
             return data
         data = self._fetch_verified(chunk.sha1, (file_sha1, chunk.start, chunk.end), chunk.sha1, uri, chunk.size)
-        with self._lock:  # streaming: keep the last few verified chunks in memory (windows straddle chunk bounds)
-            self._recent[chunk.sha1] = data
-            while len(self._recent) > 2 * self.config.parallel + 2:  # the read-ahead and a straddled chunk
-                self._recent.popitem(last=False)
+        self._recent.put(chunk.sha1, data)
         self._count("chunks_fetched")
         return data
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgument, StoreFullError
 from .capacity import CacheTally, cached_blobs
+from .direct import write_direct
 from .tmpfiles import Leftover, TempArea, TmpEntry
 from .uri import check_sha1
 
@@ -197,10 +198,9 @@ class OwnStore(ReadRoot):
     def put(self, sha1: str, data, pin: bool = False) -> str:
         """Write verified bytes as blob ``sha1``: tmp file, fsync, rename. Returns the blob's path."""
         with self._tmpfile(sha1) as entry:
-            with os.fdopen(entry.create(), "wb", closefd=False) as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            fd = entry.create()
+            _write(entry.path, fd, data)
+            os.fsync(fd)
             return self._publish(entry.path, sha1, memoryview(data).nbytes, pin)
 
     def stage(self, sha1: str, data) -> TmpEntry:
@@ -212,8 +212,7 @@ class OwnStore(ReadRoot):
         self._reclaim_once()
         entry = self.tmp.new(check_sha1(sha1))
         with self._discarded_on_error(entry, sha1):
-            with os.fdopen(entry.create(), "wb", closefd=False) as f:
-                f.write(data)
+            _write(entry.path, entry.create(), data)
         return entry
 
     def commit(self, entry: TmpEntry, sha1: str, size: int) -> str:
@@ -259,3 +258,10 @@ class OwnStore(ReadRoot):
     def clear(self) -> tuple[int, list[Leftover]]:
         """Evict every cached blob and reclaim leftovers; returns the bytes left and the leftovers removed."""
         return self.evict(0), self.tmp.reclaim()
+
+
+def _write(path: Path, fd: int, data) -> None:
+    """All of ``data`` into the new file ``path`` (open as ``fd``): around the page cache where possible."""
+    if not write_direct(path, fd, data):
+        with os.fdopen(fd, "wb", closefd=False) as f:
+            f.write(data)

@@ -23,6 +23,7 @@ import hashlib
 import re
 from typing import NamedTuple
 
+from .buffers import receive_buffer
 from .deadline import Deadline, session
 from .local import blob_relpath
 
@@ -48,7 +49,7 @@ class PermanentError(Exception):
 class Body(NamedTuple):
     """A response body and the sha1 of its bytes."""
 
-    data: bytearray
+    data: bytearray | memoryview  # bytes-like: see buffers.receive_buffer
     sha1: str
 
 
@@ -139,7 +140,7 @@ class Mirror:
             raise PermanentError(f"{where}: malformed response ({type(err).__name__}: {err})") from err
 
     def _read_exact(self, r, n: int, check_extra: bool, dl: Deadline, where: str) -> Body:
-        buf = bytearray(n)
+        buf = receive_buffer(n)
         view = memoryview(buf)
         digest = hashlib.sha1()
         got = 0

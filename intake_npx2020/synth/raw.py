@@ -22,13 +22,20 @@ def write_raw(path: Path, noise: Noise, renderer: Renderer, num_frames: int, num
     Columns ``[0, num_channels)`` hold noise plus spikes; a further column (NP1) holds a 1 Hz TTL square wave
     (0 / 64) if ``sync``, else zeros. ``report(frames_done)`` is called after each chunk.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     half_period = int(round(fs / 2))
-    with open(path, "wb") as fh:
-        buf_all = np.empty((min(step, num_frames), num_channels), dtype=np.float32)
-        out_all = np.zeros((min(step, num_frames), num_columns), dtype="<i2")
-        for f0 in range(0, num_frames, step):
+    n = min(step, num_frames)
+    buf_all = np.empty((n, num_channels), dtype=np.float32)
+    # two output buffers: one chunk is written by the writer thread while the next is computed
+    outs = [np.zeros((n, num_columns), dtype="<i2") for _ in range(2)]
+    pending = [None, None]
+    with open(path, "wb") as fh, ThreadPoolExecutor(1, thread_name_prefix="npx2020-synth-write") as writer:
+        for i, f0 in enumerate(range(0, num_frames, step)):
             f1 = min(num_frames, f0 + step)
-            buf, out = buf_all[:f1 - f0], out_all[:f1 - f0]
+            if pending[i % 2] is not None:
+                pending[i % 2].result()
+            buf, out = buf_all[:f1 - f0], outs[i % 2][:f1 - f0]
             noise.fill(f0, f1, buf)
             renderer.add(f0, f1, buf)
             np.rint(buf, out=buf)
@@ -36,9 +43,15 @@ def write_raw(path: Path, noise: Noise, renderer: Renderer, num_frames: int, num
             out[:, :num_channels] = buf
             if num_columns > num_channels and sync:
                 out[:, num_channels] = _SYNC_VALUE * ((np.arange(f0, f1) // half_period) % 2)
-            fh.write(memoryview(out).cast("B"))
-            report(f1)
+            pending[i % 2] = writer.submit(_write, fh, out, report, f1)
+        for fut in pending:
+            if fut is not None:
+                fut.result()
 
+
+def _write(fh, out: np.ndarray, report: Callable[[int], None], done: int) -> None:
+    fh.write(memoryview(out).cast("B"))
+    report(done)
 
 def progress_reporter(progress: bool | Callable[[int, int], None] | None, total: int):
     """``(report(frames_done), bar)``: a call to ``progress(done, total)``, or a progress bar to close after."""
