@@ -182,7 +182,7 @@ def _figure(path: Path, x, peaks, motion, truth, noise) -> None:
     plt.close(fig)
 
 
-def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 120.0, probe: str = "NP1",
+def run_demo(out: str | os.PathLike = "npx2020-demo", duration: float = 60.0, probe: str = "NP1",
              seed: int = 0, scheduler: str = "distributed", workers: int = 2, progress: bool | None = None,
              log=print, packed: bool = False) -> dict:
     """Generate, serve, open over HTTP and analyse a synthetic drift dataset; return the summary.

@@ -4,6 +4,7 @@ benchmarked against the imposed drift; numbers logged, ``groundtruth.png`` drawn
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def _detectors(h, inj, duration: float, scheduler: str, log) -> dict:
         from .si_pipeline import default_si_motion_method, si_estimate_motion, si_peaks
 
         t0 = time.perf_counter()
-        peaks = si_peaks(h)
+        peaks = si_peaks(h, n_jobs=os.cpu_count() or 1)
         method = default_si_motion_method()
         motion = si_estimate_motion(peaks, method, rigid=method != "dredge_ap", bin_s=2.0)
         out[f"spikeinterface ({method})"] = (peaks, detection_recall(peaks, inj), motion, time.perf_counter() - t0)

@@ -25,12 +25,17 @@ def _recording(rec):
 
 
 def _job_kwargs(n_jobs: int) -> dict:
-    return {"n_jobs": int(n_jobs), "chunk_duration": "1s", "progress_bar": False}
+    # threads, not processes: the chunks' filtering and detection release the GIL, and a dask-backed
+    # recording is not copied into each worker process
+    return {"n_jobs": int(n_jobs), "chunk_duration": "1s", "progress_bar": False,
+            **({"pool_engine": "thread"} if int(n_jobs) > 1 else {})}
 
 
 def si_peaks(recording, threshold: float = 5.0, n_jobs: int = 1, freq_min: float = 300.0, freq_max: float = 6000.0):
     """Detected and localised peaks as the package's peak table (``sample_index``, ``time``, ``channel_index``,
-    ``amplitude``, ``x``, ``y``); ``attrs["si"]`` keeps spikeinterface's ``(peaks, locations)`` arrays."""
+    ``amplitude``, ``x``, ``y``); ``attrs["si"]`` keeps spikeinterface's ``(peaks, locations)`` arrays.
+
+    ``n_jobs > 1`` runs spikeinterface's chunks in that many threads (``pool_engine="thread"``)."""
     import pandas as pd
 
     pre = require("spikeinterface.preprocessing", why="spikeinterface's peak pipeline")

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_cmd_export)
 
     d = sub.add_parser("demo", help="generate a drift dataset, serve it over HTTP, analyse it with dask")
-    d.add_argument("--duration", type=_positive, default=120.0, help="seconds of recording (default 120)")
+    d.add_argument("--duration", type=_positive, default=60.0, help="seconds of recording (default 60)")
     d.add_argument("--probe", choices=["NP1", "NP2"], default="NP1")
     d.add_argument("--out", default="npx2020-demo", help="output directory (default ./npx2020-demo)")
     d.add_argument("--seed", type=int, default=0)
