@@ -235,3 +235,32 @@ def test_binds_loopback_by_default(tmp_path, serve_process):
         table = [line.split() for line in f.read().splitlines()[1:]]
     listening = [row[1] for row in table if row[3] == "0A" and int(row[1].split(":")[1], 16) == port]
     assert listening == [f"0100007F:{port:04X}"]
+
+
+def test_answers_name_their_content(served, tmp_path):
+    """404s say "not found" in plain text; blobs are octet streams, cacheable for ever; a published site's catalogs
+    are YAML text, not cacheable (they change)."""
+    root, data, base, _ = served
+    status, out = raw(base, get("/" + blob_relpath("0" * 40)))
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert status == 404 and body == b"not found\n" and b"\r\nContent-Type: text/plain\r\n" in head
+    status, out = raw(base, get("/" + blob_relpath(sha1(data)), b"Range: bytes=5-9\r\n"))
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert status == 206 and body == data[5:10]
+    assert b"\r\nContent-Type: application/octet-stream\r\n" in head
+    assert f"\r\nContent-Range: bytes 5-9/{len(data)}\r\n".encode() in head
+    assert b"\r\nCache-Control: public, max-age=31536000, immutable\r\n" in head + b"\r\n"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "catalog.yaml").write_text("sources: {}\n")
+    (site / "npx2020-site.json").write_text('{"catalogs": ["catalog.yaml"]}')
+    srv, sbase = serve_in_thread(site)
+    try:
+        status, out = raw(sbase, get("/catalog.yaml"))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert status == 200 and body == b"sources: {}\n"
+    assert b"\r\nContent-Type: text/yaml; charset=utf-8\r\n" in head
+    assert b"\r\nCache-Control: no-cache\r\n" in head + b"\r\n"

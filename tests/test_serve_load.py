@@ -228,3 +228,30 @@ def test_descriptor_limit_neither_locks_out_nor_spins(store, max_connections):
             s.close()
         p.kill()
         p.wait(timeout=10)
+
+
+def test_a_client_reading_below_the_least_rate_is_cut_off(store):
+    """The body's deadline is ``timeout + size / min_rate``: a reader that keeps up (so no socket operation times
+    out) but stays below the least rate gets a truncated body, not the whole file."""
+    root, _, _, hb = store
+    srv, _ = serve_in_thread(root, timeout=0.5, request_timeout=0.5, min_rate=50_000_000)  # 20 MB: 0.9 s
+    try:
+        s = socket.create_connection(("127.0.0.1", srv.server_address[1]))
+        s.sendall(_request(hb))
+        s.settimeout(2.0)
+        got, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < 15:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionError:
+                break
+            if not chunk:
+                break
+            got += len(chunk)
+            time.sleep(0.01)  # at most ~6 MB/s: each socket operation progresses, the whole is below 50 MB/s
+        s.close()
+        assert 0 < got < 20_000_000, got  # headers and part of the body, then cut
+        assert _until(lambda: srv.active_connections == 0, 5)
+    finally:
+        srv.shutdown()
+        srv.server_close()
