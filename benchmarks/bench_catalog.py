@@ -15,7 +15,6 @@ Run alone: ``python -m benchmarks.bench_catalog [--quick] [--profile]``.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 

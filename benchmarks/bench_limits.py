@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import FS, MB, RAW_C, Figure, Session, interleaved, judge, log, med, run_parts, warm
+from . import FS, RAW_C, Figure, Session, interleaved, judge, log, med, run_parts, warm
 
 ISSUE = "limits"
 CHUNK = 20_000_000
