@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from glob import has_magic
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 

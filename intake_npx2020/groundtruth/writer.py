@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import CatalogError
 from ..sources.catalog import open_catalog, store_beside, write_catalog_file
