@@ -157,3 +157,148 @@ def test_download_fetch_of_a_missing_manifest_names_the_uri(tmp_path):
     uri = f"sha1://{sha1(data)}/raw.bin?manifest={manifest}"
     msg = _raises(ContentNotFound, fetch, get_store(), uri)
     assert f"manifest {manifest} of {uri}" in msg, msg
+
+
+# == store: engine and failover, mirrors ==========================================================================
+
+def test_no_mirror_message_says_none_is_configured_and_how_to_configure_one():
+    from intake_npx2020.store import get_store
+
+    msg = _raises(ContentNotFound, get_store().load_bytes, "4" * 40)
+    assert "mirrors: none configured (NPX2020_MIRRORS)" in msg, msg
+
+
+def test_chunk_blob_with_a_wrong_content_length_is_refused_unread_and_not_retried(tmp_path):
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.local import blob_relpath
+    from intake_npx2020.store.manifest import Manifest
+
+    data = random_bytes(200_000, seed=25)
+    uri = put_file(tmp_path / "own-store", data, [0, 120_000, 200_000], whole=False)  # the manifest only
+    m = Manifest.from_bytes((tmp_path / "own-store" / blob_relpath(uri.split("manifest=")[1])).read_bytes())
+    c = m.chunks[0]
+    mirror = tmp_path / "mirror"
+    p = mirror / blob_relpath(c.sha1)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(data[c.start:c.end] + b"12345")  # longer than the manifest says
+    srv = FaultServer(mirror)
+    try:
+        st = get_store({"mirrors": srv.url, "retries": 3})
+        msg = _raises(FetchError, st.read, uri, c.start, c.end)
+        assert f"Content-Length {c.size + 5} but {c.size} bytes were asked for" in msg, msg
+        assert [path for path, _, _ in srv.log].count("/" + blob_relpath(c.sha1)) == 1
+    finally:
+        srv.close()
+
+
+class _ChunkedStub(stubs.base.StubBase):
+    """Serves ``blobs`` (path -> bytes) with ``Transfer-Encoding: chunked`` (no Content-Length); 404 otherwise."""
+
+    def __init__(self, blobs: dict[str, bytes]):
+        super().__init__()
+        self.blobs = blobs
+
+    def _route(self, h, method, path, query, body):
+        data = self.blobs.get(path)
+        if data is None:
+            return h._send(404, b"not found", "text/plain")
+        h._status = h._entry["status"] = 200
+        h.send_response(200)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for i in range(0, len(data), 7000):
+            part = data[i:i + 7000]
+            h.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+        h.wfile.write(b"0\r\n\r\n")
+
+
+def test_whole_blob_from_a_mirror_without_content_length(monkeypatch):
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.local import blob_relpath
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    data = random_bytes(30_000, seed=26)
+    h = sha1(data)
+    with _ChunkedStub({"/" + blob_relpath(h): data}) as s:
+        st = get_store({"mirrors": s.url, "retries": 1})
+        assert st.load_bytes(h) == data
+        assert [(e["path"], e["status"]) for e in s.requests_log] == [("/" + blob_relpath(h), 200)]
+
+
+# == store: packed mirrors ==========================================================================================
+
+def test_packed_chunk_transient_errors_are_named_in_the_final_error(tmp_path, monkeypatch):
+    import numpy as np
+
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store import get_store, pco
+    from intake_npx2020.store.local import blob_relpath
+    from intake_npx2020.store.manifest import Manifest
+    from intake_npx2020.store.packindex import PackIndex, Stored
+
+    if not pco.available():
+        pytest.skip("pcodec is not installed")
+    monkeypatch.setenv("NPX2020_PACKED", "1")
+    data = (np.arange(100_000, dtype="<i2") % 97).tobytes()
+    uri = put_file(tmp_path / "own-store", data, [0, 100_000, 200_000], whole=False)  # the manifest only
+    mh = uri.split("manifest=")[1]
+    m = Manifest.from_bytes((tmp_path / "own-store" / blob_relpath(mh)).read_bytes())
+    mirror = tmp_path / "packed"
+    stored = []
+    for c in m.chunks:
+        enc = pco.encode(data[c.start:c.end])
+        p = mirror / (blob_relpath(c.sha1) + ".pco")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(enc)
+        stored.append(Stored(c, "pco", len(enc), sha1(enc)))
+    index = PackIndex(m.sha1, m.size, mh, pco.CODEC, pco.ENCODER, tuple(stored))
+    p = mirror / (blob_relpath(m.sha1) + ".pco.json")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(index.to_bytes())
+    srv = FaultServer(mirror)
+    try:
+        st = get_store({"mirrors": srv.url, "retries": 2, "packed": True})
+        c = m.chunks[0]
+        srv.plan = ["ok", "503", "503"]  # the index, then both attempts at the compressed chunk
+        msg = _raises(FetchError, st.read, uri, c.start, c.end)
+        assert f"GET {srv.url}/{blob_relpath(c.sha1)}.pco: HTTP 503" in msg, msg
+        assert [f for _, _, f in srv.log][:3] == ["ok", "503", "503"]
+    finally:
+        srv.close()
+
+
+# == store: presigned URL reuse =====================================================================================
+
+def test_a_url_with_an_hour_left_is_reused_until_five_minutes_before_it_expires():
+    import calendar
+
+    from intake_npx2020.store.remote_http import reuse_until
+
+    signed = calendar.timegm((2030, 5, 6, 7, 8, 9))
+    url = "http://127.0.0.1/b/k?X-Amz-Date=20300506T070809Z&X-Amz-Expires=7200&X-Amz-Signature=ab"
+    now = signed + 3600  # an hour of its two left
+    assert reuse_until(url, now) == signed + 7200 - 5 * 60
+    assert reuse_until(url, signed + 7200 - 200) == signed + 7200 - 100  # under 10 min left: half of it
+
+
+# == formats: SpikeGLX ==============================================================================================
+
+def test_spikeglx_missing_int_field_names_the_meta_file(tmp_path):
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.spikeglx import saved_channels
+
+    meta_path = tmp_path / "run_g0_t0.imec0.ap.meta"
+    msg = _raises(InvalidInputFile, saved_channels, {"snsApLfSy": "384,0,1"}, meta_path)
+    assert msg == f"{meta_path}: field nSavedChans is missing"
+
+
+def test_spikeglx_geometry_without_probeinterface_names_the_probe_extra(tmp_path, monkeypatch):
+    import sys
+
+    from intake_npx2020.errors import MissingExtra
+    from intake_npx2020.formats.spikeglx import _probe
+
+    monkeypatch.setitem(sys.modules, "probeinterface", None)
+    msg = _raises(MissingExtra, _probe, tmp_path / "x.ap.meta", 384)
+    assert "reading SpikeGLX geometry" in msg and "pip install 'intake_npx2020[probe]'" in msg, msg
