@@ -302,3 +302,16 @@ def test_spikeglx_geometry_without_probeinterface_names_the_probe_extra(tmp_path
     monkeypatch.setitem(sys.modules, "probeinterface", None)
     msg = _raises(MissingExtra, _probe, tmp_path / "x.ap.meta", 384)
     assert "reading SpikeGLX geometry" in msg and "pip install 'intake_npx2020[probe]'" in msg, msg
+
+
+# == store: original sources ========================================================================================
+
+def test_a_source_is_verified_unless_it_says_otherwise():
+    from intake_npx2020.store.origin import Origin
+
+    plain = Origin.parse("http://127.0.0.1/a.bin")
+    mapped = Origin.parse({"url": "http://127.0.0.1/b.bin", "note": "a copy"})
+    unverified = Origin.parse({"url": "http://127.0.0.1/c.bin", "verified": False})
+    assert plain.verified is True and mapped.verified is True and unverified.verified is False
+    assert plain.describe() == "http://127.0.0.1/a.bin"
+    assert unverified.describe() == "http://127.0.0.1/c.bin (not yet verified)"
