@@ -315,3 +315,109 @@ def test_a_source_is_verified_unless_it_says_otherwise():
     assert plain.verified is True and mapped.verified is True and unverified.verified is False
     assert plain.describe() == "http://127.0.0.1/a.bin"
     assert unverified.describe() == "http://127.0.0.1/c.bin (not yet verified)"
+
+
+# == store: downloads from original sources =========================================================================
+
+def test_fetch_falls_back_to_the_original_source_when_the_mirror_lacks_the_file(tmp_path):
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.download import fetch
+
+    data = random_bytes(150_000, seed=27)
+    h = sha1(data)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "orig").mkdir()
+    (tmp_path / "orig" / "file.bin").write_bytes(data)
+    mirror, origin = FaultServer(tmp_path / "empty"), FaultServer(tmp_path / "orig")
+    try:
+        st = get_store({"mirrors": mirror.url, "retries": 1})
+        got = fetch(st, f"sha1://{h}/file.bin", [{"url": f"{origin.url}/file.bin"}], size=len(data), progress=False)
+        assert got.source == f"{origin.url}/file.bin"
+        assert st.load_bytes(h) == data
+        assert any(path.endswith(h) for path, _, _ in mirror.log)  # the mirror was asked first
+    finally:
+        mirror.close()
+        origin.close()
+
+
+class _OneFileGateway(stubs.base.StubBase):
+    """A kachery-cloud gateway that finds one sha1 only, at a URL of its own that answers 404; kachery 2 finds none."""
+
+    def __init__(self, h: str, size: int):
+        super().__init__()
+        self.h, self.size = h, size
+
+    def _route(self, h, method, path, query, body):
+        j = h._entry.get("json") or {}
+        if path == "/api/gateway" and (j.get("payload") or {}).get("hash") == self.h:
+            return h._json(200, {"found": True, "size": self.size, "url": f"{self.url}/bucket/{self.h}"})
+        if path.startswith("/api/"):
+            return h._json(200, {"found": False})
+        h._send(404, b"NoSuchKey", "text/plain")
+
+
+def test_fetch_takes_the_size_from_kachery_when_its_copy_cannot_be_read(tmp_path, monkeypatch):
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.download import fetch
+
+    data = random_bytes(120_000, seed=28)
+    h = sha1(data)
+    (tmp_path / "orig").mkdir()
+    (tmp_path / "orig" / "file.bin").write_bytes(data)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("NPX2020_KACHERY", "1")
+    with _OneFileGateway(h, len(data)) as gw:
+        monkeypatch.setenv("KACHERY_GATEWAY_URL", gw.url)
+        monkeypatch.setenv("KACHERY_BASE_URL", gw.url)
+        origin = FaultServer(tmp_path / "orig")
+        try:
+            st = get_store({"retries": 1})
+            got = fetch(st, f"sha1://{h}/file.bin", [{"url": f"{origin.url}/file.bin"}], progress=False)  # no size
+            assert got.source == f"{origin.url}/file.bin" and got.nbytes == len(data)
+            assert st.load_bytes(h) == data
+            assert [r for _, r, _ in origin.log] == [f"bytes=0-{len(data) - 1}"]  # one piece: the size was known
+        finally:
+            origin.close()
+
+
+# == store: serve, published sites and the default port ============================================================
+
+def test_site_file_naming_only_a_mirror_serves_that_mirror(tmp_path):
+    import json
+
+    from intake_npx2020.store.local import blob_relpath
+    from intake_npx2020.store.serve import SITE_FILE, serve_in_thread
+
+    data = random_bytes(3000, seed=29)
+    put_file(tmp_path / "site" / "mirror", data)
+    (tmp_path / "site" / SITE_FILE).write_text(json.dumps({"mirror": "mirror"}))  # no "catalogs"
+    srv, base = serve_in_thread(tmp_path / "site")
+    try:
+        assert _get(f"{base}/mirror/{blob_relpath(sha1(data))}") == data
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_two_servers_with_the_default_port_each_get_a_free_port(tmp_path):
+    import threading
+
+    from intake_npx2020.store.local import blob_relpath
+    from intake_npx2020.store.serve import make_server
+
+    data = random_bytes(1000, seed=30)
+    put_file(tmp_path / "store", data)
+    servers = []
+    try:
+        for _ in range(2):
+            srv = make_server(tmp_path / "store")  # port left to its default
+            servers.append(srv)
+            threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+        ports = [srv.server_address[1] for srv in servers]
+        assert ports[0] != ports[1]
+        for port in ports:
+            assert _get(f"http://127.0.0.1:{port}/{blob_relpath(sha1(data))}") == data
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
