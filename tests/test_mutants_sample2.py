@@ -421,3 +421,14 @@ def test_two_servers_with_the_default_port_each_get_a_free_port(tmp_path):
         for srv in servers:
             srv.shutdown()
             srv.server_close()
+
+
+# == store: files named by location= ==============================================================================
+
+def test_a_location_with_no_file_is_named_in_the_error(tmp_path):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(500, seed=31)
+    gone = tmp_path / "moved away.bin"
+    msg = _raises(ContentNotFound, get_store().read, f"sha1://{sha1(data)}?label=x.bin&location={gone}", 0, 10)
+    assert msg.startswith(f"sha1://{sha1(data)}: no file at its location {gone} ("), msg
