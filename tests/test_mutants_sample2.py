@@ -432,3 +432,29 @@ def test_a_location_with_no_file_is_named_in_the_error(tmp_path):
     gone = tmp_path / "moved away.bin"
     msg = _raises(ContentNotFound, get_store().read, f"sha1://{sha1(data)}?label=x.bin&location={gone}", 0, 10)
     assert msg.startswith(f"sha1://{sha1(data)}: no file at its location {gone} ("), msg
+
+
+# == formats: objects built by the builders are read by the readers ===============================================
+
+def test_h5_v1_object_is_read_by_read_sorting(tmp_path):
+    import io
+
+    import numpy as np
+
+    h5py = pytest.importorskip("h5py")
+    from intake_npx2020.formats.builders import h5_v1_object
+    from intake_npx2020.formats.sortings import read_sorting
+    from intake_npx2020.store import get_store
+
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f["unit_ids"] = np.array([5, 8])
+        f["sampling_frequency"] = np.array([20000.0])
+        f["unit_spike_trains/5"] = np.array([3.0, 40.0])
+        f["unit_spike_trains/8"] = np.array([7.0])
+    uri = put_file(tmp_path / "own-store", buf.getvalue(), label="s.h5")
+    obj = h5_v1_object(uri)
+    assert obj == {"sorting_format": "h5_v1", "data": {"h5_path": uri}}
+    s = read_sorting(obj, get_store(), "S")
+    assert s.sample_index.tolist() == [3, 7, 40] and s.unit_id.tolist() == [5, 8, 5]
+    assert s.sampling_frequency == 20000.0
