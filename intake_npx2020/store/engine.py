@@ -292,6 +292,10 @@ class Store:
 
     def fetch_chunk(self, file_sha1: str, chunk: Chunk, uri: str) -> bytes | bytearray:
         """A whole chunk, verified (and cached, written behind); callers in threads or processes fetch it once."""
+        data = self._recent.get(chunk.sha1)  # fetched a moment ago: neither the disk nor the network again
+        if data is not None:
+            self._count("chunk_hits")
+            return data
         with self._lock:
             fut = self._inflight.get(chunk.sha1)
             owner = fut is None
@@ -338,10 +342,6 @@ class Store:
 
     def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
         data = self._local_bytes(chunk.sha1)
-        if data is not None:
-            self._count("chunk_hits")
-            return data
-        data = self._recent.get(chunk.sha1)
         if data is not None:
             self._count("chunk_hits")
             return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -22,8 +23,6 @@ def write_raw(path: Path, noise: Noise, renderer: Renderer, num_frames: int, num
     Columns ``[0, num_channels)`` hold noise plus spikes; a further column (NP1) holds a 1 Hz TTL square wave
     (0 / 64) if ``sync``, else zeros. ``report(frames_done)`` is called after each chunk.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     half_period = int(round(fs / 2))
     n = min(step, num_frames)
     buf_all = np.empty((n, num_channels), dtype=np.float32)
@@ -52,6 +51,7 @@ def write_raw(path: Path, noise: Noise, renderer: Renderer, num_frames: int, num
 def _write(fh, out: np.ndarray, report: Callable[[int], None], done: int) -> None:
     fh.write(memoryview(out).cast("B"))
     report(done)
+
 
 def progress_reporter(progress: bool | Callable[[int, int], None] | None, total: int):
     """``(report(frames_done), bar)``: a call to ``progress(done, total)``, or a progress bar to close after."""
