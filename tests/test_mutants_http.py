@@ -1,0 +1,295 @@
+"""Tests written to kill mutmut survivors in the HTTP side of the store: the request deadline, presigned URLs,
+original sources, the kachery lookups and keys, partial downloads and whole-file downloads.
+
+Each test asserts behaviour a caller or a peer can observe: the bytes and headers a server receives, when a
+socket is cut off, the exact text of an error, which pieces a download asks for. Expected values come from the
+inputs and the documented rules, never from the code under test. Servers are loopback stubs only.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+import stubs
+from helpers import FaultServer
+
+from intake_npx2020.store import deadline as dl_mod
+from intake_npx2020.store.deadline import Deadline, session
+
+
+def _raises(exc, fn, *args, **kw) -> str:
+    with pytest.raises(exc) as info:
+        fn(*args, **kw)
+    return str(info.value)
+
+
+@pytest.fixture(autouse=True)
+def loopback(monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+class _Scripted(stubs.base.StubBase):
+    """Answers every request with ``answer(handler, method, path, query, body)``."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+
+    def _route(self, h, method, path, query, body):
+        self.answer(h, method, path, query, body)
+
+
+# == deadline ===============================================================================================
+
+def _cut_off_after(sock, limit: float = 3.0) -> float:
+    """Seconds until ``sock`` reads end-of-stream (it was shut down); fails if that takes over ``limit``."""
+    sock.settimeout(limit)
+    t = time.monotonic()
+    assert sock.recv(10) == b""
+    return time.monotonic() - t
+
+
+def test_deadline_counts_from_its_creation_and_only_moves_later():
+    d = Deadline(5.0)
+    assert 4.5 < d.remaining() <= 5.0
+    assert 0.0 <= d.elapsed() < 0.5
+    d.extend_to(1.0)  # earlier than the deadline: no change
+    assert 4.5 < d.remaining() <= 5.0
+    d.extend_to(9.0)
+    assert 8.5 < d.remaining() <= 9.0
+    assert Deadline(-1.0).remaining() == 0.0  # passed: 0, never negative
+
+
+def test_deadline_shuts_a_watched_socket_down_when_it_passes_not_before():
+    a, b = socket.socketpair()
+    try:
+        with Deadline(0.4) as d:
+            d.watch(a)
+            a.settimeout(0.1)
+            with pytest.raises(socket.timeout):  # still open before the deadline
+                a.recv(10)
+            assert d.fired is False
+            waited = _cut_off_after(a)
+            assert d.fired is True
+            assert 0.1 <= waited < 2.5
+            late, other = socket.socketpair()
+            try:
+                d.watch(late)  # watched after it fired: shut down at once
+                assert _cut_off_after(late, 1.0) < 0.5
+            finally:
+                late.close()
+                other.close()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_deadline_left_in_time_never_fires():
+    a, b = socket.socketpair()
+    try:
+        with Deadline(0.3) as d:
+            d.watch(a)
+        time.sleep(0.6)
+        a.settimeout(0.1)
+        with pytest.raises(socket.timeout):  # the request ended before its deadline: its socket is left alone
+            a.recv(10)
+        assert d.fired is False
+    finally:
+        a.close()
+        b.close()
+
+
+def test_deadline_watcher_is_a_named_daemon_thread():
+    with Deadline(5.0):
+        watchers = [t for t in threading.enumerate() if t.name == "npx2020-deadline"]
+        assert watchers and all(t.daemon for t in watchers)
+
+
+def _stall(seconds):
+    def answer(h, method, path, query, body):
+        time.sleep(seconds)
+        h._send(200, b"late")
+    return answer
+
+
+def test_session_request_is_cut_off_by_the_deadline_and_sends_plain_headers():
+    with _Scripted(lambda h, *a: h._send(200, b"ok")) as ok:
+        s = session(4)
+        assert s is session(4)  # one session per thread
+        r = s.get(ok.url + "/x", timeout=(5, 5))
+        assert r.content == b"ok"
+        headers = ok.requests_log[-1]["headers"]
+        assert headers["accept-encoding"] == "identity" and headers["user-agent"] == "intake_npx2020"
+        other = []
+        t = threading.Thread(target=lambda: other.append(session(4)))
+        t.start()
+        t.join()
+        assert other[0] is not s  # another thread has its own
+    with _Scripted(_stall(3.0)) as slow:
+        t = time.monotonic()
+        with Deadline(0.4), pytest.raises(requests.RequestException):
+            session(4).get(slow.url + "/y", timeout=(5, 5))
+        assert time.monotonic() - t < 2.0  # cut off by the deadline, not by the 5 s read timeout
+
+
+def test_a_new_process_gets_a_new_session(monkeypatch):
+    s = session(4)
+    monkeypatch.setattr(dl_mod.os, "getpid", lambda: -7)  # as in a forked child
+    s2 = session(4)
+    assert s2 is not s and session(4) is s2
+
+
+def test_a_dropped_connection_is_not_retried_behind_the_callers_back(tmp_path):
+    (tmp_path / "f").write_bytes(b"bytes")
+    srv = FaultServer(tmp_path)
+    try:
+        srv.plan = ["drop"]
+        with pytest.raises(requests.ConnectionError):
+            session(4).get(srv.url + "/f", timeout=(5, 5))
+        assert len(srv.log) == 1  # asked once: retrying is the caller's decision
+        assert session(4).get(srv.url + "/f", timeout=(5, 5)).content == b"bytes"
+    finally:
+        srv.close()
+
+
+def test_a_request_through_an_http_proxy_is_cut_off_by_the_deadline_too():
+    seen = []
+
+    def proxy(h, method, path, query, body):
+        seen.append(h.path)
+        time.sleep(3.0)
+        h._send(200, b"late")
+
+    with _Scripted(proxy) as p:
+        t = time.monotonic()
+        with Deadline(0.4), pytest.raises(requests.RequestException):
+            session(4).get("http://npx2020-origin.invalid/z", proxies={"http": p.url}, timeout=(5, 5))
+        assert time.monotonic() - t < 2.0
+    assert seen == ["http://npx2020-origin.invalid/z"]  # it did go through the proxy
+
+
+# == kachery-cloud keys ======================================================================================
+
+_SECRET = bytes(range(32))
+_PUB_DER = "302a300506032b6570032100"
+_PRIV_DER = "302e020100300506032b657004220420"
+
+
+def _pem(kind: str, hex_body: str, begin: str | None = None, extra: str = "") -> str:
+    import base64
+
+    b64 = base64.b64encode(bytes.fromhex(hex_body)).decode()
+    return f"{begin or f'-----BEGIN {kind} KEY-----'}\n{b64}\n-----END {kind} KEY-----\n{extra}"
+
+
+def _key_dir(d, pub: str | None = None, priv: str | None = None):
+    d.mkdir(parents=True, exist_ok=True)
+    if pub is not None:
+        (d / "public.pem").write_text(pub)
+    if priv is not None:
+        (d / "private.pem").write_text(priv)
+    return d
+
+
+def _own_keys():
+    return stubs.ed25519_public_key(_SECRET).hex(), _SECRET.hex()
+
+
+def test_client_keys_from_the_environment_are_trimmed_and_lower_cased(monkeypatch):
+    from intake_npx2020.store.kachery_keys import load_client_keys
+
+    pub, priv = _own_keys()
+    env = {"KACHERY_CLOUD_CLIENT_ID": f"  {pub.upper()}\n", "KACHERY_CLOUD_PRIVATE_KEY": f" {priv.upper()} "}
+    assert load_client_keys(env) == (pub, priv)
+    assert load_client_keys({}) is None  # nothing set, no key files: no keys
+    monkeypatch.setenv("KACHERY_CLOUD_CLIENT_ID", pub)
+    monkeypatch.setenv("KACHERY_CLOUD_PRIVATE_KEY", priv)
+    assert load_client_keys() == (pub, priv)  # the process environment by default
+    assert load_client_keys({}) is None  # an explicit environment is used instead of it
+
+
+def test_client_key_errors_name_the_variables():
+    from intake_npx2020.store.kachery_keys import load_client_keys
+
+    pub, priv = _own_keys()
+    assert _raises(ValueError, load_client_keys, {"KACHERY_CLOUD_CLIENT_ID": pub}) == \
+        "KACHERY_CLOUD_CLIENT_ID is set but KACHERY_CLOUD_PRIVATE_KEY is not"
+    bad = "KACHERY_CLOUD_CLIENT_ID and KACHERY_CLOUD_PRIVATE_KEY must be 64 hex digits each"
+    assert _raises(ValueError, load_client_keys, {"KACHERY_CLOUD_CLIENT_ID": pub[:-1],
+                                                  "KACHERY_CLOUD_PRIVATE_KEY": priv}) == bad
+    assert _raises(ValueError, load_client_keys, {"KACHERY_CLOUD_CLIENT_ID": pub,
+                                                  "KACHERY_CLOUD_PRIVATE_KEY": priv + "0"}) == bad
+
+
+def test_client_keys_from_pem_files_in_the_default_and_the_configured_dir(tmp_path):
+    from pathlib import Path
+
+    from intake_npx2020.store.kachery_keys import load_client_keys
+
+    pub, priv = _own_keys()
+    home = Path.home()  # the test's own home (conftest)
+    _key_dir(home / ".kachery-cloud", _pem("PUBLIC", _PUB_DER + pub), _pem("PRIVATE", _PRIV_DER + priv))
+    assert load_client_keys({}) == (pub, priv)
+    other = stubs.ed25519_public_key(bytes(range(1, 33))).hex(), bytes(range(1, 33)).hex()
+    d = _key_dir(tmp_path / "kc", _pem("PUBLIC", _PUB_DER + other[0]), _pem("PRIVATE", _PRIV_DER + other[1]))
+    assert load_client_keys({"KACHERY_CLOUD_DIR": str(d)}) == other
+    only_private = _key_dir(tmp_path / "p", priv=_pem("PRIVATE", _PRIV_DER + priv))
+    only_public = _key_dir(tmp_path / "q", pub=_pem("PUBLIC", _PUB_DER + pub))
+    assert load_client_keys({"KACHERY_CLOUD_DIR": str(only_private)}) is None
+    assert load_client_keys({"KACHERY_CLOUD_DIR": str(only_public)}) is None
+
+
+@pytest.mark.parametrize("which, pub_pem, priv_pem, why", [
+    ("two-lines", "-----BEGIN PUBLIC KEY-----\nAAAA\n", None, "not a one-line public key PEM"),
+    ("extra-line", None, "EXTRA", "not a one-line public key PEM"),
+    ("begin-private", "BEGIN-PRIVATE", None, "not a one-line public key PEM"),
+    ("end-private", "END-PRIVATE", None, "not a one-line public key PEM"),
+    ("private-kind", None, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE\n", "not a one-line private key PEM"),
+    ("wrong-prefix", "WRONG-PREFIX", None, "the public key is not an ed25519 key"),
+    ("long-key", "LONG", None, "the public key is not an ed25519 key"),
+    ("short-private", None, "SHORT", "the private key is not an ed25519 key"),
+])
+def test_malformed_pem_keys_are_named(tmp_path, which, pub_pem, priv_pem, why):
+    from intake_npx2020.store.kachery_keys import load_client_keys
+
+    pub, priv = _own_keys()
+    good_pub, good_priv = _pem("PUBLIC", _PUB_DER + pub), _pem("PRIVATE", _PRIV_DER + priv)
+    special = {"EXTRA": good_pub + "trailing\n",
+               "BEGIN-PRIVATE": _pem("PUBLIC", _PUB_DER + pub, begin="-----BEGIN PRIVATE KEY-----"),
+               "END-PRIVATE": good_pub.replace("END PUBLIC", "END PRIVATE"),
+               "WRONG-PREFIX": _pem("PUBLIC", _PRIV_DER[:len(_PUB_DER)] + pub),
+               "LONG": _pem("PUBLIC", _PUB_DER + pub + "00"),
+               "SHORT": _pem("PRIVATE", _PRIV_DER + priv[:-2])}
+    pub_text = special.get(pub_pem, pub_pem) if pub_pem else good_pub
+    if priv_pem == "EXTRA":
+        pub_text, priv_text = special["EXTRA"], good_priv
+    else:
+        priv_text = special.get(priv_pem, priv_pem) if priv_pem else good_priv
+    d = _key_dir(tmp_path / which, pub_text, priv_text)
+    assert _raises(ValueError, load_client_keys, {"KACHERY_CLOUD_DIR": str(d)}) == f"kachery-cloud keys in {d}: {why}"
+
+
+def test_signature_message_is_the_sha1_of_compact_sorted_json():
+    import hashlib
+
+    from intake_npx2020.store.kachery_keys import signature_message
+
+    payload = {"zone": "default", "hash": "ab", "timestamp": 5, "list": [1, 2]}
+    text = '{"hash":"ab","list":[1,2],"timestamp":5,"zone":"default"}'
+    assert signature_message(payload) == hashlib.sha1(text.encode()).digest()
+    with pytest.raises(ValueError):
+        signature_message({"x": float("nan")})  # not JSON: never signed
+
+
+def test_signature_is_the_ed25519_signature_of_the_message():
+    pytest.importorskip("cryptography")
+    from intake_npx2020.store.kachery_keys import sign_payload
+
+    pub, priv = _own_keys()
+    payload = {"type": "findFile", "hash": "cd", "timestamp": 7}
+    sig = sign_payload(payload, (pub, priv))
+    assert sig == stubs.ed25519_sign(_SECRET, stubs.kachery_signature_message(payload)).hex()
