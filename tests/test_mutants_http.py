@@ -293,3 +293,113 @@ def test_signature_is_the_ed25519_signature_of_the_message():
     payload = {"type": "findFile", "hash": "cd", "timestamp": 7}
     sig = sign_payload(payload, (pub, priv))
     assert sig == stubs.ed25519_sign(_SECRET, stubs.kachery_signature_message(payload)).hex()
+
+
+# == presigned URLs and the URL reader ===================================================================
+
+def test_url_expiry_needs_both_halves_of_a_signature_and_a_readable_date():
+    from intake_npx2020.store.remote_http import url_expiry
+
+    base = "http://127.0.0.1/b/k?"
+    assert url_expiry(base + "X-Amz-Date=20240102T030405Z") is None  # no X-Amz-Expires
+    assert url_expiry(base + "X-Amz-Expires=60") is None  # no X-Amz-Date
+    assert url_expiry(base + "X-Amz-Date=yesterday&X-Amz-Expires=60") is None
+    assert url_expiry(base + "X-Amz-Date=20240102T030405Z&X-Amz-Expires=soon") is None
+    assert url_expiry(base + "X-Amz-Expires=60&X-Goog-Date=20240102T030405Z&X-Goog-Expires=30") == 1704164645.0 + 30
+    assert url_expiry(base + "plain=1") is None
+    assert url_expiry("http://127.0.0.1/b/k") is None
+
+
+def test_reuse_until_counts_from_the_current_time_by_default():
+    from intake_npx2020.store.remote_http import DEFAULT_REUSE, reuse_until
+
+    t = time.time()
+    assert t + DEFAULT_REUSE <= reuse_until("http://127.0.0.1/b/k") <= time.time() + DEFAULT_REUSE
+
+
+def _raw_answer(status: int, body: bytes):
+    def answer(h, method, path, query, body_in):
+        h._send(status, body)
+    return answer
+
+
+@pytest.mark.parametrize("status, body, tail", [
+    (400, b"<Error>ExpiredToken</Error>", " <Error>ExpiredToken</Error>"),
+    (403, b"A" + b" " * 2046 + b"BC", " A B"),  # the body's first 2048 bytes only
+    (403, b"Request \xff expired", " Request \ufffd expired"),  # undecodable bytes replaced
+    (403, b"x" * 250, " " + "x" * 200),  # at most 200 characters of it
+    (403, b"", ""),
+], ids=["400", "first-2048-bytes", "undecodable", "200-chars", "empty"])
+def test_a_refused_url_is_url_expired_with_the_start_of_its_body(status, body, tail):
+    from intake_npx2020.store.remote_http import URLExpired, URLReader
+
+    with _Scripted(_raw_answer(status, body)) as s:
+        base = s.url
+        msg = _raises(URLExpired, URLReader(timeout=5).read, f"{base}/b/key?X-Amz-Signature=abc", 0, 4)
+    assert msg == f"GET {base}/b/key: HTTP {status}{tail}"  # the signed query (and all after it) left out
+
+
+def test_a_refusal_whose_body_is_broken_is_named_without_it():
+    from intake_npx2020.store.remote_http import URLExpired, URLReader
+
+    def answer(h, method, path, query, body):
+        h._status = h._entry["status"] = 403
+        h.send_response(403)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.wfile.write(b"zz\r\nnot a chunk\r\n")  # not a chunk length
+        h.wfile.flush()
+        h.close_connection = True
+
+    with _Scripted(answer) as s:
+        base = s.url
+        msg = _raises(URLExpired, URLReader(timeout=5).read, f"{base}/b/key?sig=1")
+    assert msg == f"GET {base}/b/key: HTTP 403"
+
+
+def test_url_reader_reads_ranges_wholes_and_404s():
+    from intake_npx2020.store.mirror import PermanentError
+    from intake_npx2020.store.remote_http import URLReader
+
+    data = bytes(range(100))
+
+    def answer(h, method, path, query, body):
+        if path != "/obj":
+            return h._send(404, b"no")
+        rng = h.headers.get("Range")
+        if rng:
+            a, b = (int(x) for x in rng.split("=")[1].split("-"))
+            return h._send(206, data[a:b + 1], headers={"Content-Range": f"bytes {a}-{b}/{len(data)}"})
+        h._send(200, data)
+
+    r = URLReader(timeout=5)
+    with _Scripted(answer) as s:
+        assert bytes(r.read(f"{s.url}/obj", 5, 10).data) == data[5:10]
+        assert s.requests_log[-1]["range"] == "bytes=5-9"
+        assert bytes(r.read(f"{s.url}/obj").data) == data
+        assert bytes(r.read(f"{s.url}/obj", None, None, 100).data) == data
+        msg = _raises(PermanentError, r.read, f"{s.url}/obj", None, None, 60)  # the stated size is checked
+        assert msg == f"GET {s.url}/obj: Content-Length 100 but 60 bytes were asked for"
+        assert r.read(f"{s.url}/gone") is None
+
+
+# == where the originals are (error hints) ======================================================================
+
+def test_hint_names_every_source_with_its_notes(monkeypatch):
+    from intake_npx2020.store import origins
+
+    monkeypatch.setattr(origins, "_known", {})
+    h1, h2, h3 = "a" * 40, "b" * 40, "c" * 40
+    origins.register(h1, "E1", [{"url": "http://127.0.0.1/u1", "note": "lab copy"},
+                                {"url": "http://127.0.0.1/u2", "verified": False},
+                                {"url": "http://127.0.0.1/u3", "note": "mirror", "verified": False},
+                                {"url": "http://127.0.0.1/u4", "verified": True},
+                                {"note": "no url"}, {"url": ""}, "http://127.0.0.1/not-a-mapping"])
+    origins.register(h2, "E2", None)
+    one = ("The original file of E1 is published at: http://127.0.0.1/u1 (lab copy); "
+           "http://127.0.0.1/u2 (not yet verified); http://127.0.0.1/u3 (mirror, not yet verified); "
+           "http://127.0.0.1/u4. `npx2020 fetch E1` downloads it from there and verifies it.")
+    two = "No public source of E2's file is known (`npx2020 info E2`)."
+    assert origins.hint(f"blob {h1}") == one
+    assert origins.hint(f"blob {h3} then {h2}", "", f"and {h1}") == f"{two} {one}"  # unknown files skipped
+    assert origins.hint("nothing", f"{h3}") == ""
