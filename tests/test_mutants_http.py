@@ -403,3 +403,139 @@ def test_hint_names_every_source_with_its_notes(monkeypatch):
     assert origins.hint(f"blob {h1}") == one
     assert origins.hint(f"blob {h3} then {h2}", "", f"and {h1}") == f"{two} {one}"  # unknown files skipped
     assert origins.hint("nothing", f"{h3}") == ""
+
+
+# == original sources ===========================================================================================
+
+def test_origin_parse_keeps_every_field():
+    from intake_npx2020.store.origin import Origin
+
+    assert Origin.parse("http://127.0.0.1/a.bin") == Origin("http://127.0.0.1/a.bin", 0, None, "", True)
+    full = {"url": "https://127.0.0.1/b.bin", "offset": 4, "size": 1, "note": "lab copy", "verified": False}
+    assert Origin.parse(full) == Origin("https://127.0.0.1/b.bin", 4, 1, "lab copy", False)
+    assert Origin.parse({"url": "http://127.0.0.1/c", "offset": 0, "note": None, "verified": 1}) == \
+        Origin("http://127.0.0.1/c", 0, None, "", True)
+
+
+@pytest.mark.parametrize("value, why", [
+    ({"href": "http://127.0.0.1/x"}, "a source is a mapping with a 'url' string, got {'href': 'http://127.0.0.1/x'}"),
+    ({"url": 5}, "a source is a mapping with a 'url' string, got {'url': 5}"),
+    ("HTTP://127.0.0.1/x", "url 'HTTP://127.0.0.1/x' is not an http(s):// URL"),
+    ("http:///x", "url 'http:///x' is not an http(s):// URL"),
+    ({"url": "http://127.0.0.1/x", "offset": -1}, "offset must be a whole number >= 0, got -1"),
+    ({"url": "http://127.0.0.1/x", "offset": True}, "offset must be a whole number >= 0, got True"),
+    ({"url": "http://127.0.0.1/x", "offset": "4"}, "offset must be a whole number >= 0, got '4'"),
+    ({"url": "http://127.0.0.1/x", "size": -3}, "size must be a whole number > 0, got -3"),
+    ({"url": "http://127.0.0.1/x", "size": True}, "size must be a whole number > 0, got True"),
+    ({"url": "http://127.0.0.1/x", "size": 2.5}, "size must be a whole number > 0, got 2.5"),
+], ids=["no-url", "url-not-str", "upper-scheme", "no-host", "neg-offset", "bool-offset", "str-offset", "neg-size",
+        "bool-size", "float-size"])
+def test_origin_parse_errors_name_the_place_and_the_field(value, why):
+    from intake_npx2020.errors import InvalidObject
+    from intake_npx2020.store.origin import Origin
+
+    assert _raises(InvalidObject, Origin.parse, value, "entry.sources[2]") == f"entry.sources[2]: {why}"
+
+
+def test_parse_sources_of_a_list_a_tuple_none_and_not_a_list():
+    from intake_npx2020.errors import InvalidObject
+    from intake_npx2020.store.origin import Origin, parse_sources
+
+    assert parse_sources(None) == []
+    two = parse_sources(("http://127.0.0.1/a", {"url": "http://127.0.0.1/b", "size": 3}))
+    assert two == [Origin("http://127.0.0.1/a"), Origin("http://127.0.0.1/b", 0, 3)]
+    assert _raises(InvalidObject, parse_sources, "http://127.0.0.1/a", "rec.metadata.sources") == \
+        "rec.metadata.sources must be a list of mappings, got str"
+    assert _raises(InvalidObject, parse_sources, ["http://127.0.0.1/a", {"url": "ftp://x"}]) == \
+        "metadata.sources[1]: url 'ftp://x' is not an http(s):// URL"
+
+
+def test_origin_describe_names_the_byte_range_of_an_embedded_file():
+    from intake_npx2020.store.origin import Origin
+
+    assert Origin("http://127.0.0.1/a", 4, 10).describe() == "http://127.0.0.1/a bytes 4-13"
+    assert Origin("http://127.0.0.1/a", 0, 10).describe() == "http://127.0.0.1/a"
+    assert Origin("http://127.0.0.1/a", 4, None).describe() == "http://127.0.0.1/a"
+    assert Origin("http://127.0.0.1/a", 4, 10, verified=False).describe() == \
+        "http://127.0.0.1/a bytes 4-13 (not yet verified)"
+    assert Origin("http://127.0.0.1:8/a").host == "127.0.0.1"
+
+
+def test_refusal_advice_points_figshare_links_to_the_api_url():
+    from intake_npx2020.store.origin import _advice, figshare_download_url
+
+    assert figshare_download_url("0077") == "https://api.figshare.com/v2/file/download/77"
+    api = "try figshare's API download URL https://api.figshare.com/v2/file/download/55, or"
+    assert _advice("https://figshare.com/ndownloader/files/55", 202) == api
+    assert _advice("https://figshare.com/v2/file/download/55?x=1", 403) == api
+    later = "try again later or another source (`npx2020 info ID` lists them), or"
+    moved = "the file may have moved: check the record's page, or"
+    assert _advice("https://api.figshare.com/v2/file/download/55", 403) == later  # already the API URL
+    assert _advice("https://api.figshare.com/v2/file/download/55", 404) == moved
+    assert _advice("https://example.org/files/55", 403) == later  # not figshare
+    assert _advice("https://figshare.com/articles/55", 410) == later  # figshare, but no file id
+
+
+def test_origin_reader_allows_time_for_the_bytes_asked():
+    from intake_npx2020.store.origin import MIN_RATE, OriginReader
+
+    r = OriginReader(timeout=2.0)
+    assert r.budget(None) == 2.0 and r.budget(0) == 2.0
+    assert r.budget(3 * MIN_RATE) == 5.0
+
+
+@pytest.mark.parametrize("status, waf, why, advice", [
+    (202, "challenge", "HTTP 202 with no file: a bot check (x-amzn-waf-action: challenge)", "try again later"),
+    (202, None, "HTTP 202 with no file: a bot check", "try again later"),
+    (401, None, "HTTP 401: it wants a login", "try again later"),
+    (403, None, "HTTP 403: access forbidden", "try again later"),
+    (404, None, "HTTP 404: no such file", "the file may have moved"),
+    (410, None, "HTTP 410: the file is gone", "try again later"),
+], ids=["202-waf", "202", "401", "403", "404", "410"])
+def test_a_refusing_host_is_named_with_what_to_do(status, waf, why, advice):
+    from intake_npx2020.store.origin import Origin, OriginReader, Refused
+
+    def answer(h, method, path, query, body):
+        h._send(status, b"", headers={"x-amzn-waf-action": waf} if waf else {})
+
+    with _Scripted(answer) as s:
+        base = s.url
+        msg = _raises(Refused, OriginReader(timeout=5).read_range, Origin(f"{base}/f.bin?token=1"), 0, 10)
+    assert msg.startswith(f"127.0.0.1 refused the download of {base}/f.bin ({why}); {advice}"), msg
+    assert msg.endswith(", or download the file yourself and run `npx2020 add FILE`"), msg
+
+
+def test_a_refusal_after_a_redirect_names_the_other_host_and_other_statuses_are_not_refusals():
+    from intake_npx2020.store.mirror import PermanentError
+    from intake_npx2020.store.origin import Origin, OriginReader, Refused
+
+    with _Scripted(lambda h, *a: h._send(403, b"no")) as target:
+        port = target.port
+
+        def redirect(h, method, path, query, body):
+            h._send(302, b"", headers={"Location": f"http://localhost:{port}{path}"})
+
+        with _Scripted(redirect) as s:
+            base = s.url
+            msg = _raises(Refused, OriginReader(timeout=5).read_range, Origin(f"{base}/f.bin"), 0, 10)
+    assert msg.startswith(f"127.0.0.1 (redirected to localhost) refused the download of {base}/f.bin (HTTP 403"), msg
+    for status in (203, 402, 405, 411):
+        with _Scripted(lambda h, *a, st=status: h._send(st, b"")) as s:
+            with pytest.raises(PermanentError) as err:
+                OriginReader(timeout=5).read_range(Origin(f"{s.url}/f.bin"), 0, 10)
+            assert not isinstance(err.value, Refused) and f"HTTP {status}" in str(err.value)
+
+
+def test_read_range_adds_the_origin_offset():
+    from intake_npx2020.store.origin import Origin, OriginReader
+
+    data = bytes(range(200))
+
+    def answer(h, method, path, query, body):
+        a, b = (int(x) for x in h.headers["Range"].split("=")[1].split("-"))
+        h._send(206, data[a:b + 1], headers={"Content-Range": f"bytes {a}-{b}/{len(data)}"})
+
+    with _Scripted(answer) as s:
+        got = OriginReader(timeout=5).read_range(Origin(f"{s.url}/f", offset=50, size=100), 10, 30)
+        assert s.requests_log[-1]["range"] == "bytes=60-79"
+    assert bytes(got.data) == data[60:80]
