@@ -539,3 +539,109 @@ def test_read_range_adds_the_origin_offset():
         got = OriginReader(timeout=5).read_range(Origin(f"{s.url}/f", offset=50, size=100), 10, 30)
         assert s.requests_log[-1]["range"] == "bytes=60-79"
     assert bytes(got.data) == data[60:80]
+
+
+# == partial downloads ==========================================================================================
+
+def _sha1(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(data).hexdigest()
+
+
+PIECES = [(0, 4), (4, 8), (8, 12), (12, 16), (16, 18)]
+WHOLE = bytes(range(65, 83))  # 18 bytes
+
+
+def test_partial_download_files_and_their_state_on_disk(tmp_path):
+    import json
+    import os
+
+    from intake_npx2020.store.partial import Partial
+
+    h = _sha1(WHOLE)
+    root = tmp_path / "new-store"  # does not exist yet
+    p = Partial(root, h, len(WHOLE), PIECES)
+    assert p.path == root / "tmp" / "downloads" / f"{h}.part"
+    assert p.state_path == root / "tmp" / "downloads" / f"{h}.json"
+    assert p.resume() == 0 and p.done == {}  # no state yet
+    p.open()
+    assert os.stat(p.path).st_size == 18 and (os.stat(p.path).st_mode & 0o777) == 0o644 & ~_umask()
+    p.write(4, WHOLE[4:8], _sha1(WHOLE[4:8]))
+    p.write(16, memoryview(WHOLE)[16:18], _sha1(WHOLE[16:18]))
+    p.close()
+    assert p.path.read_bytes() == b"\0" * 4 + WHOLE[4:8] + b"\0" * 8 + WHOLE[16:18]
+    assert json.loads(p.state_path.read_text()) == {
+        "key": {"sha1": h, "size": 18, "pieces": 5, "piece_ends": [4, 8, 12]},
+        "done": {"4": _sha1(WHOLE[4:8]), "16": _sha1(WHOLE[16:18])}}
+    assert sorted(os.listdir(p.dir)) == [f"{h}.json", f"{h}.part"]  # no temporary state left
+    again = Partial(root, h, len(WHOLE), PIECES)
+    assert again.resume() == 6
+    assert again.done == {4: _sha1(WHOLE[4:8]), 16: _sha1(WHOLE[16:18])}
+    assert again.todo() == [(0, 4), (8, 12), (12, 16)]
+    again.open()  # the file has the right size: what was recorded stays
+    assert again.todo() == [(0, 4), (8, 12), (12, 16)]
+    again.close()
+
+
+def _umask() -> int:
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def test_partial_state_of_another_download_is_not_resumed(tmp_path):
+    import json
+
+    from intake_npx2020.store.partial import Partial
+
+    h = _sha1(WHOLE)
+    p = Partial(tmp_path, h, len(WHOLE), PIECES)
+    p.open()
+    p.write(0, WHOLE[:4], _sha1(WHOLE[:4]))
+    p.close()
+    other_cuts = [(0, 4), (4, 9), (9, 12), (12, 16), (16, 18)]  # cut elsewhere: another download
+    assert Partial(tmp_path, h, len(WHOLE), other_cuts).resume() == 0
+    assert Partial(tmp_path, h, len(WHOLE), PIECES[:4] + [(16, 17), (17, 18)]).resume() == 0  # more pieces
+    assert Partial(tmp_path, h, len(WHOLE), PIECES).resume() == 4
+    state = json.loads(p.state_path.read_text())
+    state["done"]["999"] = "f" * 40  # a piece that is not one of ours is ignored
+    p.state_path.write_text(json.dumps(state))
+    q = Partial(tmp_path, h, len(WHOLE), PIECES)
+    assert q.resume() == 4 and list(q.done) == [0]
+    p.path.write_bytes(WHOLE[:10])  # the partial file is not the size of the file: start again
+    r = Partial(tmp_path, h, len(WHOLE), PIECES)
+    assert r.resume() == 0 and r.done == {}
+    p.state_path.write_text("[1, 2]")
+    assert Partial(tmp_path, h, len(WHOLE), PIECES).resume() == 0
+
+
+def test_partial_file_of_the_wrong_size_is_restarted_at_full_size(tmp_path):
+    from intake_npx2020.store.partial import Partial
+
+    h = _sha1(WHOLE)
+    p = Partial(tmp_path, h, len(WHOLE), PIECES)
+    p.dir.mkdir(parents=True)
+    p.path.write_bytes(b"x" * 30)
+    p.done = {0: _sha1(WHOLE[:4])}
+    p.open()
+    assert p.done == {} and p.todo() == PIECES
+    assert p.path.stat().st_size == 18
+    p.close()
+
+
+def test_partial_discard_removes_everything_and_says_what_was_recorded(tmp_path):
+    import os
+
+    from intake_npx2020.store.partial import Partial
+
+    h = _sha1(WHOLE)
+    p = Partial(tmp_path, h, len(WHOLE), PIECES)
+    p.open()
+    p.write(8, WHOLE[8:12], _sha1(WHOLE[8:12]))
+    p.write(16, WHOLE[16:18], _sha1(WHOLE[16:18]))
+    (p.dir / f"{h}.json.tmp").write_text("{}")  # left by a run killed while recording
+    assert p.discard() == 6
+    assert os.listdir(p.dir) == [] and p.done == {} and p.todo() == PIECES
