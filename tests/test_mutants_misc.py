@@ -198,3 +198,136 @@ def test_kachery_roots_follow_use_kachery(tmp_path, monkeypatch):
     monkeypatch.setenv("KACHERY_DIR", own)
     assert own not in StoreConfig.from_options({"store": own}).read_roots
     assert os.fspath(Path(own)) == StoreConfig.from_options({"store": own}).store
+
+
+# == dirobj: directory objects ===================================================================================
+
+DIR_H = "89abcdef0123456789abcdef0123456789abcdef"
+DIR_URI = f"sha1dir://{DIR_H}/a/b/c/f.txt"
+
+
+def test_dirobj_shape_errors_name_the_member():
+    import json
+
+    from intake_npx2020.errors import ContentNotFound, InvalidObject
+    from intake_npx2020.store.dirobj import file_sha1
+
+    what = f"directory object {DIR_H}"
+    # no "files" at all is an empty directory, not a malformed one
+    assert _raises(ContentNotFound, file_sha1, b"{}", DIR_H, "f.txt", DIR_URI) == \
+        f"{DIR_URI}: no file 'f.txt' in {what}"
+    assert _raises(ContentNotFound, file_sha1, b'{"files": {}}', DIR_H, "a/f.txt", DIR_URI) == \
+        f"{DIR_URI}: no directory 'a' in {what}"
+    assert _raises(InvalidObject, file_sha1, b'{"files": []}', DIR_H, "f.txt", DIR_URI) == \
+        f"{DIR_URI}: {what}: 'files' is a list, not an object"
+    assert _raises(InvalidObject, file_sha1, b'{"dirs": "x"}', DIR_H, "a/f.txt", DIR_URI) == \
+        f"{DIR_URI}: {what}: 'dirs' is a str, not an object"
+    assert _raises(InvalidObject, file_sha1, b'{"files": {"f.txt": 7}}', DIR_H, "f.txt", DIR_URI) == \
+        f"{DIR_URI}: {what}: files['f.txt'] is a int, not an object"
+    msg = _raises(InvalidObject, file_sha1, b"{", DIR_H, "f.txt", DIR_URI)
+    assert msg == f"{DIR_URI}: {what} is not valid JSON: Expecting property name enclosed in double quotes: " \
+                  "line 1 column 2 (char 1)", msg
+    nested = json.dumps({"dirs": {"a": {"dirs": {"b": {"dirs": {}, "files": {}}}}}}).encode()
+    assert _raises(ContentNotFound, file_sha1, nested, DIR_H, "a/b/c/f.txt", DIR_URI) == \
+        f"{DIR_URI}: no directory 'c' in {what} at a/b"
+    assert _raises(ContentNotFound, file_sha1, nested, DIR_H, "a/x/f.txt", DIR_URI) == \
+        f"{DIR_URI}: no directory 'x' in {what} at a"
+    assert _raises(InvalidObject, file_sha1, json.dumps({"dirs": {"a": {"dirs": {"b": 3}}}}).encode(), DIR_H,
+                   "a/b/f.txt", DIR_URI) == f"{DIR_URI}: {what} at a: dirs['b'] is a int, not an object"
+
+
+# == located: kachery-cloud location= files ======================================================================
+
+def test_located_file_checked_once_then_served_while_unchanged(tmp_path, monkeypatch):
+    from helpers import sha1
+
+    from intake_npx2020.errors import IntegrityError, InvalidURI
+    from intake_npx2020.store import located
+
+    data = b"located bytes " * 1000
+    f = tmp_path / "file.bin"
+    f.write_bytes(data)
+    h = sha1(data)
+    lf = located.LocatedFiles()
+    assert _raises(InvalidURI, lf.add, h, "rel/file.bin") == \
+        f"location 'rel/file.bin' of sha1://{h} must be an absolute path"
+    hashed = []
+    real = located._sha1_file
+    monkeypatch.setattr(located, "_sha1_file", lambda p, progress: hashed.append(p) or real(p, progress))
+    assert lf.locate(h) is None
+    assert lf.add(h, str(f)) == str(f)
+    assert lf.locate(h) == str(f)
+    assert repr(lf) == "LocatedFiles(1 files)"
+    assert lf.add(h, str(f)) == str(f)
+    assert hashed == [str(f)]  # an unchanged file is not hashed again
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"something else")
+    assert _raises(IntegrityError, lf.add, h, str(other)) == (
+        f"the file at location {other} has sha1 {sha1(b'something else')}, not {h}: it is not the file the URI "
+        "names, and was not used")
+    assert lf.locate(h) == str(f)  # the refused file replaced nothing
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert lf.locate(h) is None  # touched since it was checked
+    f.unlink()
+    assert lf.locate(h) is None
+
+
+def test_located_file_bigger_than_a_read_block(tmp_path):
+    from helpers import random_bytes, sha1
+
+    from intake_npx2020.store.located import LocatedFiles
+
+    data = random_bytes((8 << 20) + 12345, seed=11)
+    f = tmp_path / "big.bin"
+    f.write_bytes(data)
+    assert LocatedFiles().add(sha1(data), str(f)) == str(f)
+
+
+# == remotes: what a URI says beyond its hash =====================================================================
+
+class _ZoneRecorder:
+    def __init__(self):
+        self.zones = []
+
+    def note_zone(self, sha1, zone):
+        self.zones.append((sha1, zone))
+
+
+def _plain_store(tmp_path):
+    from intake_npx2020.store import Store
+
+    return Store(StoreConfig(store=str(tmp_path / "own"), kachery_remote=False, packed=False))
+
+
+def test_zone_of_a_kachery_uri_goes_to_every_remote_that_takes_zones(tmp_path):
+    h = "0123456789abcdef0123456789abcdef01234567"
+    s = _plain_store(tmp_path)
+    rec, rec2 = _ZoneRecorder(), _ZoneRecorder()
+    s.remotes = [rec, object(), rec2]  # a remote without note_zone is skipped
+    u = s.resolve(f"kachery:lab-zone:sha1:{h}:x.bin")
+    assert (u.sha1, u.label) == (h, "x.bin")
+    assert rec.zones == rec2.zones == [(h, "lab-zone")]
+    assert s.located.locate(h) is None
+
+
+def test_location_used_only_when_the_blob_is_not_local(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.errors import IntegrityError
+
+    data = b"kept in our store"
+    h = sha1(data)
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(b"not those bytes")
+    s = _plain_store(tmp_path)
+    with pytest.raises(IntegrityError):
+        s.resolve(f"sha1://{h}?label=a.bin&location={wrong}")
+    s.own.put(h, data)
+    assert s.resolve(f"sha1://{h}?label=a.bin&location={wrong}").sha1 == h  # ours first: location not checked
+    right = tmp_path / "right.bin"
+    right.write_bytes(b"on disk elsewhere")
+    h2 = sha1(b"on disk elsewhere")
+    s.resolve(f"sha1://{h2}?label=b.bin&location={right}")
+    assert s.locate(h2) == str(right)
+    assert bytes(s.read(f"sha1://{h2}/b.bin")) == b"on disk elsewhere"
