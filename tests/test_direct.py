@@ -1,5 +1,5 @@
-"""store/direct.py, store/buffers.py, store/recent.py: the cold path's writes around the page cache, its receive
-buffers and the chunks it keeps in memory."""
+"""store/direct.py, store/buffers.py, store/recent.py, store/writeback.py: the cold path's writes around the page
+cache, its reused receive buffers, the chunks it keeps in memory and those on their way to the disk."""
 
 import errno
 import os
@@ -9,7 +9,7 @@ from helpers import random_bytes, sha1, tmp_leftovers
 
 from intake_npx2020.errors import StoreFullError
 from intake_npx2020.store import direct
-from intake_npx2020.store.buffers import LARGE, receive_buffer
+from intake_npx2020.store.buffers import LARGE, BufferPool, receive_buffer
 from intake_npx2020.store.local import OwnStore, blob_relpath
 from intake_npx2020.store.recent import RecentChunks
 
@@ -47,12 +47,13 @@ def test_every_size_is_written_exactly(tmp_path, n):
 
 
 @pytest.mark.parametrize("n", [1, 4097, direct.BOUNCE + 3])
-def test_stage_and_put_store_the_exact_bytes(tmp_path, n):
+def test_put_stores_the_exact_bytes_aligned_or_not(tmp_path, n):
     own = OwnStore(tmp_path / "s")
     data = random_bytes(n, seed=7)
     h = sha1(data)
-    entry = own.stage(h, memoryview(data))
-    own.commit(entry, h, n)
+    buf = receive_buffer(n)  # page-aligned from LARGE on: written without the bounce buffer
+    memoryview(buf)[:] = data
+    own.put(h, buf)
     assert (tmp_path / "s" / blob_relpath(h)).read_bytes() == data
     other = random_bytes(n, seed=8)
     own.put(sha1(other), other)
@@ -105,9 +106,11 @@ def test_a_full_disk_during_a_direct_write_is_store_full_and_leaves_nothing(tmp_
     own = OwnStore(tmp_path / "s")
     data = random_bytes(2 * direct.BOUNCE + 10, seed=3)
     with pytest.raises(StoreFullError, match=sha1(data)):
-        own.stage(sha1(data), data)
-    with pytest.raises(StoreFullError):
         own.put(sha1(data), data)
+    aligned = receive_buffer(len(data))
+    memoryview(aligned)[:] = data
+    with pytest.raises(StoreFullError, match=sha1(data)):
+        own.put(sha1(data), aligned)
     assert tmp_leftovers(tmp_path / "s") == []
     assert not (tmp_path / "s" / blob_relpath(sha1(data))).exists()
 
@@ -136,3 +139,125 @@ def test_recent_chunks_keep_the_last_used_up_to_capacity():
     r.clear()
     assert r.get("a") is None and "d" not in r
     assert RecentChunks(0).capacity == 1
+
+
+# -- reused receive buffers -------------------------------------------------------------------------------------
+def _address(buf) -> int:
+    import numpy as np
+
+    return np.frombuffer(buf, dtype=np.uint8).ctypes.data
+
+
+def test_large_receive_buffers_are_page_aligned():
+    for n in (LARGE, LARGE + 1, 3 * LARGE + 5):
+        assert _address(receive_buffer(n)) % direct.ALIGN == 0
+
+
+def test_a_retired_buffer_is_reused_only_once_nothing_refers_to_it():
+    import numpy as np
+
+    pool = BufferPool(keep=4)
+    buf = pool.get(LARGE)
+    addr = _address(buf)
+    held = {"slice": buf[10:20], "array": np.frombuffer(buf, dtype=np.uint8)[5:], "obj": buf.obj,
+            "view": memoryview(buf)}
+    pool.retire(buf)
+    del buf
+    for name in list(held):
+        again = pool.get(LARGE)
+        assert _address(again) != addr, f"reused while a {name} of it was held"
+        del again
+        del held[name]
+    reused, fresh = pool.get(LARGE), pool.get(LARGE)
+    assert _address(reused) == addr and pool.reused == 1
+    assert _address(fresh) != addr  # handed out once
+
+
+def test_retired_buffers_are_reused_by_size_and_at_most_keep_wait():
+    pool = BufferPool(keep=2)
+    bufs = [pool.get(LARGE) for _ in range(3)]
+    addrs = [_address(b) for b in bufs]
+    for b in bufs:
+        pool.retire(b)
+    del bufs, b
+    other = pool.get(LARGE + 4096)
+    assert pool.reused == 0 and len(other) == LARGE + 4096  # another size: fresh
+    got = [pool.get(LARGE) for _ in range(3)]
+    assert pool.reused == 2  # the oldest was let go
+    assert {_address(g) for g in got[:2]} == set(addrs[1:])
+    pool.retire(memoryview(bytearray(LARGE)))  # not from a pool: ignored
+    pool.retire(b"x" * LARGE)
+    assert pool.reused == 2
+
+
+def test_a_chunk_a_reader_holds_is_never_overwritten_by_a_later_fetch(blob, tmp_path, serve_process):
+    from intake_npx2020.store import get_store
+
+    root, data, uri = blob
+    s = get_store({"mirrors": serve_process(root), "cache": False, "parallel": 2})
+    m = s.manifest(uri.split("manifest=")[1])
+    big = [c for c in m.chunks if c.size >= LARGE]
+    first = s.fetch_chunk(m.sha1, big[0], uri)
+    view = memoryview(first)[100:200]
+    for a in range(0, len(data), 700_000):  # a streamed pass: every chunk fetched, buffers retired and reused
+        assert bytes(s.read(uri, a, a + 700_000)) == data[a:a + 700_000]
+    s._recent.clear()
+    for c in big[1:]:
+        s.fetch_chunk(m.sha1, c, uri)
+    assert bytes(first) == data[big[0].start:big[0].end]
+    assert bytes(view) == data[big[0].start + 100:big[0].start + 200]
+
+
+# -- write-behind ----------------------------------------------------------------------------------------------
+class _SlowOwn:
+    """An OwnStore stand-in whose writes wait for a gate (or fail)."""
+
+    def __init__(self, fail: BaseException | None = None):
+        import threading
+
+        self.gate = threading.Event()
+        self.fail = fail
+        self.written: list[str] = []
+
+    def put(self, sha1, data, pin=False):
+        assert self.gate.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        self.written.append(sha1)
+
+
+def test_write_behind_holds_at_most_max_pending_chunks_and_serves_them_meanwhile():
+    import threading
+
+    from intake_npx2020.store.writeback import MAX_PENDING, WriteBehind
+
+    own = _SlowOwn()
+    w = WriteBehind(own)
+    released: list[str] = []
+    for i in range(MAX_PENDING):
+        w.put(f"{i:040x}", b"%d" % i, lambda i=i: released.append(i))
+    assert f"{3:040x}" in w and w.read(f"{3:040x}") == b"3" and w.read("f" * 40) is None
+    extra = threading.Thread(target=w.put, args=("e" * 40, b"e", lambda: released.append("e")))
+    extra.start()
+    extra.join(0.3)
+    assert extra.is_alive()  # a full queue makes the next fetch wait
+    own.gate.set()
+    extra.join(10)
+    w.flush()
+    assert len(own.written) == MAX_PENDING + 1 and len(released) == MAX_PENDING + 1
+    assert f"{3:040x}" not in w and w.read(f"{3:040x}") is None
+
+
+def test_a_failed_background_write_is_raised_once_by_the_next_call():
+    from intake_npx2020.store.writeback import WriteBehind
+
+    own = _SlowOwn(StoreFullError("no space left writing blob x"))
+    w = WriteBehind(own)
+    released = []
+    w.put("a" * 40, b"a", lambda: released.append(1))
+    own.gate.set()
+    with pytest.raises(StoreFullError, match="no space"):
+        w.flush()
+    assert released == [1] and "a" * 40 not in w
+    w.check()  # raised once
+    w.flush()

@@ -196,36 +196,42 @@ def settled(store, own, timeout: float = 10.0) -> list:
     return tmp_leftovers(own)
 
 
-def test_full_disk_while_staging_raises_in_the_read(blob, tmp_path, serve_process, monkeypatch):
+def test_full_disk_while_writing_behind_is_raised_by_the_next_call(blob, tmp_path, serve_process, monkeypatch):
     import errno
+    import os
 
     from helpers import tmp_leftovers
 
     from intake_npx2020.errors import StoreFullError
-    from intake_npx2020.store.local import OwnStore
+    from intake_npx2020.store import local
 
     s, data, uri = _cold_store(tmp_path, serve_process, blob, parallel=1)
     assert bytes(s.read(uri, 0, 10)) == data[:10]
     s.flush()
-    real = OwnStore.stage
+    real = local._write
 
-    def stage(self, sha1, payload):
+    def full(path, fd, payload):
         if len(payload) > 100_000:
-            entry = self.tmp.new(sha1)
-            entry.create()
-            self.tmp.discard(entry)
-            raise self._full(OSError(errno.ENOSPC, "No space left on device"), sha1)
-        return real(self, sha1, payload)
+            os.pwrite(fd, b"x" * 1000, 0)  # part of it went to the disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, fd, payload)
 
-    monkeypatch.setattr(OwnStore, "stage", stage)
-    with pytest.raises(StoreFullError):
-        s.read(uri, 6_000_000, 6_000_010)
-    s.flush()
+    monkeypatch.setattr(local, "_write", full)
+    assert bytes(s.read(uri, 6_000_000, 6_000_010)) == data[6_000_000:6_000_010]  # verified, returned
+    with pytest.raises(StoreFullError, match="no space left writing blob"):
+        s.flush()  # the background write's failure, raised by the store's next call
+    monkeypatch.undo()
     assert tmp_leftovers(tmp_path / "own-store") == []
+    m = s.manifest(uri.split("manifest=")[1])
+    assert not s.own.locate(m.chunks_for(6_000_000, 6_000_001)[0].sha1)  # nothing half-written in place
+    s._recent.clear()
+    assert bytes(s.read(uri, 6_000_000, 6_000_010)) == data[6_000_000:6_000_010]  # fetched again, now cached
+    s.flush()
+    assert s.own.locate(m.chunks_for(6_000_000, 6_000_001)[0].sha1)
 
 
 def test_staged_chunk_read_back_before_its_rename(blob, tmp_path, serve_process, monkeypatch):
-    """While a fetched chunk waits for its fsync, reads of it come from its tmp entry, never a second fetch."""
+    """While a fetched chunk waits for its write, reads of it come from memory, never a second fetch."""
     import os
     import threading
 
@@ -240,7 +246,7 @@ def test_staged_chunk_read_back_before_its_rename(blob, tmp_path, serve_process,
     m = s.manifest(uri.split("manifest=")[1])
     c = m.chunks_for(4_000_000, 4_000_001)[0]
     assert bytes(s.read(uri, c.start, c.start + 100)) == data[c.start:c.start + 100]
-    assert s.writes.path(c.sha1) and not s.own.locate(c.sha1)  # staged, not yet in place
+    assert c.sha1 in s.writes and not s.own.locate(c.sha1)  # written behind, not yet in place
     assert bytes(s.read(uri, c.end - 1000, c.end)) == data[c.end - 1000:c.end]
     assert bytes(s.fetch_chunk(m.sha1, c, uri)) == data[c.start:c.end]
     assert s.stats["chunks_fetched"] == before + 1

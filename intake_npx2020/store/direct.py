@@ -4,8 +4,9 @@ A cold pass writes every byte it fetches once. Written through the page cache, t
 background ``fsync``; on a machine whose memory is full of page cache, allocating, throttling and reclaiming
 those pages cost more CPU than hashing the bytes (2-core VM: 1.0–3.3 s of CPU per 1.39 GB, against 0.2 s
 through ``O_DIRECT``; ``benchmarks/README.md``). So :func:`write_direct` copies the data through a small
-page-aligned buffer per thread into a second descriptor of the file opened with ``O_DIRECT`` (whole 4 kB blocks;
-the tail goes through the page cache), and says so. Where ``O_DIRECT`` does not exist or the file system refuses it
+page-aligned buffer per thread (or straight from ``data`` when it is page-aligned, as the store's receive buffers
+are: :mod:`.buffers`) into a second descriptor of the file opened with ``O_DIRECT`` (whole 4 kB blocks; the tail
+goes through the page cache), and says so. Where ``O_DIRECT`` does not exist or the file system refuses it
 (tmpfs, some network file systems), it writes nothing and returns ``False``: the caller writes normally.
 The file is still ``fsync`` ed before its rename (``OwnStore.commit``): ``O_DIRECT`` bypasses the page cache, not
 the disk's own cache.
@@ -17,6 +18,8 @@ import errno
 import mmap
 import os
 import threading
+
+import numpy as np
 
 __all__ = ["write_direct", "ALIGN", "BOUNCE"]
 
@@ -78,12 +81,14 @@ def write_direct(path: str | os.PathLike, fd: int, data) -> bool:
 
 
 def _copy_through(dfd: int, src: memoryview, dev: int) -> bool:
-    bounce = _bounce()
+    aligned = np.frombuffer(src, dtype=np.uint8).ctypes.data % ALIGN == 0
+    bounce = None if aligned else _bounce()
     for a in range(0, len(src), BOUNCE):
         n = min(BOUNCE, len(src) - a)
-        bounce[:n] = src[a:a + n]
+        if bounce is not None:
+            bounce[:n] = src[a:a + n]
         try:
-            _pwrite_all(dfd, bounce[:n], a)
+            _pwrite_all(dfd, bounce[:n] if bounce is not None else src[a:a + n], a)
         except OSError as err:
             if err.errno != errno.EINVAL or a:
                 raise

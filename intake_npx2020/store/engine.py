@@ -3,8 +3,8 @@
 ``Store.read(uri, start, end)`` is the one entry point the layers above use. For a file with a manifest,
 the range is mapped onto the manifest's chunks; each chunk comes from the first local root that has the
 whole file or the chunk, else from a mirror (a ranged GET of the whole file, or the chunk's own blob),
-is checked against its sha1 in the thread that receives it, cached in our store under that sha1 (written by that
-thread, synced and renamed into place behind the reads: :mod:`.writeback`), and sliced.
+is checked against its sha1 in the thread that receives it, cached in our store under that sha1 (written, synced
+and renamed into place by a background thread: :mod:`.writeback`), and sliced.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ class Store:
         for c in chunks:
             a, b = max(start, c.start), min(end, c.end)
             jobs.append((c, a, b, out[a - start:b - start]))
-        remote = not all(self.locate(c.sha1) or self.writes.path(c.sha1) for c, *_ in jobs)
+        remote = not all(self.locate(c.sha1) or c.sha1 in self.writes for c, *_ in jobs)
         if remote:  # first, so the fetches ahead run while this read waits for its own
             self._read_ahead(u, m, m.index_of(chunks[0]), m.index_of(chunks[-1]))
         futures = [self._executor().submit(self._read_chunk_into, u.sha1, c, a - c.start, b - c.start, view, str(u))
@@ -247,7 +247,7 @@ class Store:
             return
         ahead = [self._executor().submit(self._prefetch, u.sha1, c, str(u))
                  for c in m.chunks[last + 1:last + 1 + self.config.parallel]
-                 if c.sha1 not in self._inflight and c.sha1 not in self._recent and not self.writes.path(c.sha1)
+                 if c.sha1 not in self._inflight and c.sha1 not in self._recent and c.sha1 not in self.writes
                  and not self.locate(c.sha1)]
         with self._lock:
             self._ahead.update(ahead)
@@ -284,15 +284,14 @@ class Store:
                 return
             except FileNotFoundError:
                 pass
-        if self.writes.read_into(chunk.sha1, a, out):  # fetched, on its way to the disk
-            self._count("chunk_hits")
-            return
         data = self.fetch_chunk(file_sha1, chunk, uri)
         out[:] = memoryview(data)[a:b]
 
     def fetch_chunk(self, file_sha1: str, chunk: Chunk, uri: str) -> bytes | bytearray:
         """A whole chunk, verified (and cached, written behind); callers in threads or processes fetch it once."""
         data = self._recent.get(chunk.sha1)  # fetched a moment ago: neither the disk nor the network again
+        if data is None:
+            data = self.writes.read(chunk.sha1)  # fetched by this process, on its way to the disk
         if data is not None:
             self._count("chunk_hits")
             return data
@@ -319,9 +318,6 @@ class Store:
 
     def _cached_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):
         """Under the chunk's cross-process lock: the blob if it is in place, else fetched and written behind."""
-        data = self.writes.read(chunk.sha1, chunk.size)  # fetched by this process, on its way to the disk
-        if data is not None:
-            return data
         release = self.own.acquire(chunk.sha1)  # let go once the chunk is in place (or failed)
         try:
             local = self._local_bytes(chunk.sha1)
@@ -337,7 +333,7 @@ class Store:
             return local
         self.writes.put(chunk.sha1, data, release)
         self._recent.put(chunk.sha1, data)
-        self._count("chunks_fetched")  # once staged: a chunk counted is local to this process
+        self._count("chunks_fetched")  # once handed to the write-behind: a chunk counted is local to this process
         return data
 
     def _local_or_fetch(self, file_sha1: str, chunk: Chunk, uri: str):

@@ -173,18 +173,6 @@ class OwnStore(ReadRoot):
                 raise full from err
             raise
 
-    @contextmanager
-    def _discarded_on_error(self, entry: TmpEntry, sha1: str):
-        """On any failure inside, remove the staged entry; a full disk becomes :class:`StoreFullError`."""
-        try:
-            yield
-        except BaseException as err:
-            self.tmp.discard(entry)
-            full = self._full(err, sha1) if isinstance(err, OSError) else None
-            if full is not None:
-                raise full from err
-            raise
-
     def _publish(self, tmp: Path, sha1: str, size: int, pin: bool) -> str:
         dest = self.path / blob_relpath(sha1)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -202,30 +190,6 @@ class OwnStore(ReadRoot):
             _write(entry.path, fd, data)
             os.fsync(fd)
             return self._publish(entry.path, sha1, memoryview(data).nbytes, pin)
-
-    def stage(self, sha1: str, data) -> TmpEntry:
-        """Write verified bytes to a locked entry of ``tmp/``, not yet synced: the first half of :meth:`put`.
-
-        The entry is the caller's until :meth:`commit` or ``self.tmp.discard``. Raises :class:`StoreFullError`
-        (and removes the entry) when the disk is full.
-        """
-        self._reclaim_once()
-        entry = self.tmp.new(check_sha1(sha1))
-        with self._discarded_on_error(entry, sha1):
-            _write(entry.path, entry.create(), data)
-        return entry
-
-    def commit(self, entry: TmpEntry, sha1: str, size: int) -> str:
-        """fsync a staged entry and rename it into place (unpinned, under the cap): the second half of :meth:`put`.
-
-        On any failure the entry is removed; a full disk raises :class:`StoreFullError`. Returns the blob's path.
-        """
-        try:
-            with self._discarded_on_error(entry, sha1):
-                os.fsync(entry.fd)
-                return self._publish(entry.path, sha1, size, False)
-        finally:
-            entry.close()
 
     def put_file(self, sha1: str, src: str | os.PathLike, link: str | None = None) -> str:
         """Place an existing file as blob ``sha1`` (pinned): ``link`` is ``None`` (copy), ``"hard"`` or ``"sym"``."""

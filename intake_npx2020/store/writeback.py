@@ -1,25 +1,24 @@
-"""Write-behind of fetched chunks: written by the thread that fetched them, made durable in the background.
+"""Write-behind of fetched chunks: kept in memory, written, synced and renamed into place by a background thread.
 
-A verified chunk is written to a locked entry of ``tmp/`` by the fetching thread (a copy into the page cache,
-no ``fsync``), and handed to one background thread that ``fsync`` s it and renames it into place
-(:meth:`OwnStore.commit`), so readers never wait for the disk. What the store promises is unchanged:
+A verified chunk is handed over by the thread that fetched it and written by one background thread
+(:meth:`OwnStore.put`: a locked entry of ``tmp/``, written around the page cache by :mod:`.direct`, ``fsync``,
+rename), so neither readers nor fetches wait for the disk. What the store promises is unchanged:
 
-* **Atomic.** A blob appears under its name only complete and synced (``fsync``, then rename); until then it is a
-  locked entry of ``tmp/``, which other processes never read and which a killed process leaves as a leftover.
+* **Atomic.** A blob appears under its name only complete and synced (``fsync``, then rename); until then it is
+  in this process's memory or a locked entry of ``tmp/``, which other processes never read and which a killed
+  process leaves as a leftover (reclaimed later).
 * **One fetcher per chunk across processes.** The chunk's lock (``locks/<sha1>``) taken before the fetch is
   released only after the rename (or the failure), so another process waits for the blob instead of fetching it.
-* **Readable meanwhile.** Until it is renamed, this process reads the chunk from its entry (:meth:`path`), so a
+* **Readable meanwhile.** Until it is in place, this process reads the chunk from memory (:meth:`read`), so a
   window straddling two chunks never fetches one twice.
-* **A full disk.** A write that fails raises :class:`StoreFullError` in the fetching thread and leaves nothing;
-  an ``fsync`` or rename that fails removes the entry, and the error is raised by the store's next read, fetch
-  or :meth:`flush` (the bytes already returned were verified; only the cache lost them).
-* **Bounded.** At most :data:`MAX_PENDING` chunks wait for their ``fsync``; a fetch beyond that waits for a slot.
-  The bytes wait in the page cache, never in this process's memory.
+* **A full disk.** A write, ``fsync`` or rename that fails removes the entry, and the error
+  (:class:`StoreFullError` for a full disk) is raised by the store's next read, fetch or :meth:`flush`. The bytes
+  already returned were verified; only the cache lost them.
+* **Bounded.** At most :data:`MAX_PENDING` chunks wait in memory; a fetch beyond that waits for a slot.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -29,8 +28,8 @@ from .local import OwnStore
 
 __all__ = ["WriteBehind", "MAX_PENDING", "flush_all"]
 
-#: chunks written but not yet synced and renamed, at most (20 MB each: 1.3 GB of dirty page cache)
-MAX_PENDING = 64
+#: chunks held in memory until they are written, synced and renamed, at most (20 MB each: 160 MB)
+MAX_PENDING = 8
 _ALL: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -47,7 +46,7 @@ class WriteBehind:
         self.own = own
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._pending: dict[str, str] = {}  # sha1 -> path of its entry in tmp/ (verified bytes)
+        self._pending: dict[str, object] = {}  # sha1 -> its verified bytes, until they are in place
         self._queued = 0
         self._error: BaseException | None = None
         self._slots = threading.BoundedSemaphore(MAX_PENDING)
@@ -55,28 +54,23 @@ class WriteBehind:
         _ALL.add(self)
 
     def put(self, sha1: str, data, release: Callable[[], None]) -> None:
-        """Write verified ``data`` as a staged entry now; sync and rename it later, then call ``release()``.
+        """Keep verified ``data`` until the background thread has written, synced and renamed it; then ``release()``.
 
-        Raises :class:`StoreFullError` (nothing left, ``release`` called) when the write fails on a full disk.
+        Waits while :data:`MAX_PENDING` chunks are already waiting. A failure of the write is raised later (see
+        :meth:`check`), after ``release`` was called and nothing was left in the store.
         """
         self._slots.acquire()
-        try:
-            entry = self.own.stage(sha1, data)
-        except BaseException:
-            self._slots.release()
-            release()
-            raise
         with self._lock:
-            self._pending[sha1] = str(entry.path)
+            self._pending[sha1] = data
             self._queued += 1
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="npx2020-sync")
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="npx2020-write")
             pool = self._pool
-        pool.submit(self._commit, sha1, entry, memoryview(data).nbytes, release)
+        pool.submit(self._write, sha1, data, release)
 
-    def _commit(self, sha1: str, entry, size: int, release: Callable[[], None]) -> None:
+    def _write(self, sha1: str, data, release: Callable[[], None]) -> None:
         try:
-            self.own.commit(entry, sha1, size)
+            self.own.put(sha1, data)
         except BaseException as err:  # noqa: BLE001 - kept and raised by the store's next call
             with self._lock:
                 self._error = self._error or err
@@ -88,10 +82,10 @@ class WriteBehind:
             release()
             self._slots.release()
 
-    def path(self, sha1: str) -> str | None:
-        """The staged entry holding chunk ``sha1`` while it waits for its rename, else ``None``."""
+    def __contains__(self, sha1: str) -> bool:
+        """True while chunk ``sha1`` waits in memory for its write."""
         with self._lock:
-            return self._pending.get(sha1)
+            return sha1 in self._pending
 
     def check(self) -> None:
         """Raise (once) the error of a sync or rename that failed since the last call."""
@@ -107,29 +101,7 @@ class WriteBehind:
                 self._idle.wait()
         self.check()
 
-    def read(self, sha1: str, size: int) -> bytearray | None:
-        """The whole staged chunk ``sha1`` of ``size`` bytes, or ``None`` if it is not (or no longer) staged."""
-        if self.path(sha1) is None:
-            return None
-        data = bytearray(size)
-        return data if self.read_into(sha1, 0, memoryview(data)) else None
-
-    def read_into(self, sha1: str, offset: int, out: memoryview) -> bool:
-        """Read bytes of a staged chunk; ``False`` if it is no longer staged (renamed or dropped meanwhile)."""
-        path = self.path(sha1)
-        if path is None:
-            return False
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return False
-        try:
-            got = 0
-            while got < len(out):
-                k = os.preadv(fd, [out[got:]], offset + got)
-                if k == 0:
-                    return False
-                got += k
-        finally:
-            os.close(fd)
-        return True
+    def read(self, sha1: str):
+        """The verified bytes of chunk ``sha1`` while it waits for its write, else ``None``."""
+        with self._lock:
+            return self._pending.get(sha1)
