@@ -331,3 +331,193 @@ def test_location_used_only_when_the_blob_is_not_local(tmp_path):
     s.resolve(f"sha1://{h2}?label=b.bin&location={right}")
     assert s.locate(h2) == str(right)
     assert bytes(s.read(f"sha1://{h2}/b.bin")) == b"on disk elsewhere"
+
+
+# == blocks: a byte range in successive blocks ====================================================================
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _chunked(tmp_path, whole=False, n=50_000, bounds=(0, 7_000, 20_000, 20_001, 33_000, 50_000)):
+    from helpers import put_file, random_bytes
+
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(n, seed=21)
+    uri = put_file(tmp_path / "own-store", data, list(bounds), whole=whole, chunks=True)
+    return get_store(), data, uri
+
+
+def test_local_extents_of_a_whole_blob_and_of_chunks(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.store.blocks import local_extents
+    from intake_npx2020.store.local import blob_relpath
+
+    s, data, uri = _chunked(tmp_path)
+    own = tmp_path / "own-store"
+
+    def path(a, b):
+        return str(own / blob_relpath(sha1(data[a:b])))
+
+    assert local_extents(s, uri, 6_000, 33_001) == [
+        (path(0, 7_000), 6_000, 1_000), (path(7_000, 20_000), 0, 13_000), (path(20_000, 20_001), 0, 1),
+        (path(20_001, 33_000), 0, 12_999), (path(33_000, 50_000), 0, 1)]
+    assert local_extents(s, uri, 7_000, 20_000) == [(path(7_000, 20_000), 0, 13_000)]
+    assert local_extents(s, uri, 0, 50_001) is None  # past the end: the store's read names the range
+    assert local_extents(s, uri, 0, 50_000)[-1] == (path(33_000, 50_000), 0, 17_000)
+    s.own.put(sha1(data), data)
+    assert local_extents(s, uri, 10, 20) == [(str(own / blob_relpath(sha1(data))), 10, 10)]
+    assert local_extents(s, f"sha1://{sha1(data)}?chunkOf={sha1(data)}~0~10", 0, 5) is None
+
+
+def test_local_extents_none_unless_every_byte_is_local(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.store.blocks import local_extents
+    from intake_npx2020.store.local import blob_relpath
+
+    s, data, uri = _chunked(tmp_path)
+    (tmp_path / "own-store" / blob_relpath(sha1(data[20_001:33_000]))).unlink()
+    assert local_extents(s, uri, 0, 20_001) is not None
+    assert local_extents(s, uri, 0, 20_002) is None
+    assert local_extents(s, f"sha1://{sha1(b'nowhere')}/x.bin", 0, 1) is None  # no manifest, no blob
+
+
+def test_local_extents_mark_the_chunks_used_recent(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.store.blocks import local_extents
+    from intake_npx2020.store.local import blob_relpath
+
+    s, data, uri = _chunked(tmp_path)
+    own = tmp_path / "own-store"
+    files = {(a, b): own / blob_relpath(sha1(data[a:b])) for a, b in [(0, 7_000), (7_000, 20_000), (33_000, 50_000)]}
+    for f in files.values():
+        os.utime(f, (1_000_000, 1_000_000))
+    local_extents(s, uri, 100, 7_100)
+    assert files[(0, 7_000)].stat().st_mtime > 1_000_000
+    assert files[(7_000, 20_000)].stat().st_mtime > 1_000_000
+    assert files[(33_000, 50_000)].stat().st_mtime == 1_000_000  # not in the range
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["whole", "chunks"])
+@pytest.mark.parametrize("bufsize", [1, 999, 7_000, 13_001, 60_000])
+def test_read_blocks_local_bytes_in_views_of_the_buffer(tmp_path, whole, bufsize):
+    import numpy as np
+
+    from intake_npx2020.store.blocks import read_blocks
+
+    s, data, uri = _chunked(tmp_path, whole=whole)
+    buf = np.empty(bufsize, dtype=np.uint8)
+    fds = _open_fds()
+    for a, b in [(0, 50_000), (6_999, 33_002), (20_000, 20_001)]:
+        sizes, got = [], bytearray()
+        for view in read_blocks(s, uri, a, b, buf):
+            assert view.obj is buf
+            sizes.append(len(view))
+            got += view
+        assert bytes(got) == data[a:b]
+        n = b - a
+        assert sizes == [bufsize] * (n // bufsize) + ([n % bufsize] if n % bufsize else [])
+    assert _open_fds() == fds
+
+
+def test_read_blocks_closes_files_when_abandoned(tmp_path):
+    from intake_npx2020.store.blocks import read_blocks
+
+    s, data, uri = _chunked(tmp_path)
+    fds = _open_fds()
+    it = read_blocks(s, uri, 0, 50_000, bytearray(1000))
+    assert bytes(next(it)) == data[:1000]
+    assert _open_fds() == fds + 5
+    it.close()
+    assert _open_fds() == fds
+
+
+def test_read_blocks_short_local_file_is_an_integrity_error(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.errors import IntegrityError
+    from intake_npx2020.store.blocks import read_blocks
+    from intake_npx2020.store.local import blob_relpath
+
+    s, data, uri = _chunked(tmp_path)
+    f = tmp_path / "own-store" / blob_relpath(sha1(data[7_000:20_000]))
+    f.write_bytes(data[7_000:12_000])  # 5,000 of its 13,000 bytes
+    fds = _open_fds()
+    with pytest.raises(IntegrityError) as info:
+        for _ in read_blocks(s, uri, 3_000, 40_000, bytearray(4096)):
+            pass
+    assert str(info.value) == f"{uri}: a local file is shorter than expected (EOF at byte 5000)"
+    assert _open_fds() == fds
+
+
+def test_read_blocks_file_gone_between_locate_and_open_reads_through_the_store(tmp_path, monkeypatch):
+    from intake_npx2020.store import blocks
+
+    s, data, uri = _chunked(tmp_path)
+    real = blocks.local_extents
+
+    def gone_last(store, u, a, b):
+        ext = real(store, u, a, b)
+        return ext[:-1] + [(str(tmp_path / "evicted"), 0, ext[-1][2])]
+
+    monkeypatch.setattr(blocks, "local_extents", gone_last)
+    fds = _open_fds()
+    got = b"".join(bytes(v) for v in blocks.read_blocks(s, uri, 5, 49_990, bytearray(3000)))
+    assert got == data[5:49_990]
+    assert _open_fds() == fds
+
+
+class _SegmentStore:
+    """Duck-typed store for ``read_blocks``: nothing local; records the ranges asked of ``read_into``."""
+
+    def __init__(self, data):
+        from intake_npx2020.store.uri import parse_uri
+
+        self.data, self.calls, self._parse = data, [], parse_uri
+
+    def resolve(self, uri):
+        return self._parse(uri)
+
+    def locate(self, sha1):
+        return None
+
+    def read_into(self, uri, start, out):
+        self.calls.append((start, len(out)))
+        out[:] = self.data[start:start + len(out)]
+
+
+def test_read_blocks_through_the_store_in_segments(monkeypatch):
+    from helpers import random_bytes
+
+    from intake_npx2020.store import blocks
+
+    data = random_bytes(10_000, seed=5)
+    uri = "sha1://" + "a" * 40 + "/x.bin"
+    monkeypatch.setattr(blocks, "SEGMENT", 1000)
+    st = _SegmentStore(data)
+    sizes, got = [], bytearray()
+    for view in blocks.read_blocks(st, uri, 100, 2_300, bytearray(300)):
+        sizes.append(len(view))
+        got += view
+    assert bytes(got) == data[100:2_300]
+    assert st.calls == [(100, 900), (1_000, 900), (1_900, 400)]  # segments: whole buffers within SEGMENT
+    assert sizes == [300, 300, 300, 300, 300, 300, 300, 100]
+    st.calls.clear()
+    assert b"".join(bytes(v) for v in blocks.read_blocks(st, uri, 0, 3_000, bytearray(1500))) == data[:3_000]
+    assert st.calls == [(0, 1500), (1_500, 1500)]  # a buffer larger than SEGMENT: one buffer a segment
+    st.calls.clear()
+    assert b"".join(bytes(v) for v in blocks.read_blocks(st, uri, 0, 7, bytearray(300))) == data[:7]
+    assert st.calls == [(0, 7)]
+
+
+def test_read_blocks_default_segment_is_64_mib():
+    from intake_npx2020.store import blocks
+
+    st = _SegmentStore(bytes(65 << 20))
+    views = blocks.read_blocks(st, "sha1://" + "b" * 40 + "/y.bin", 0, 65 << 20, bytearray(3 << 20))
+    assert len(next(views)) == 3 << 20
+    assert st.calls == [(0, 63 << 20)]  # 21 buffers of 3 MiB fit in 64 MiB
