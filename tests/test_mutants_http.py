@@ -645,3 +645,302 @@ def test_partial_discard_removes_everything_and_says_what_was_recorded(tmp_path)
     (p.dir / f"{h}.json.tmp").write_text("{}")  # left by a run killed while recording
     assert p.discard() == 6
     assert os.listdir(p.dir) == [] and p.done == {} and p.todo() == PIECES
+
+
+# == live kachery lookups ======================================================================================
+
+KH = "4" * 40  # a blob the lookup services are asked about
+KDATA = bytes(range(256)) * 4
+
+
+class _Service(stubs.base.StubBase):
+    """A findFile service (gateway or kachery 2 shape) and its bucket in one: ``answers`` maps a sha1 to a JSON
+    answer or an int (an HTTP status with text ``body``); blobs are served from ``/bucket/<sha1>``."""
+
+    def __init__(self, answers=None, body=b"refused", bucket_status=None):
+        super().__init__()
+        self.answers, self.body, self.bucket_status = dict(answers or {}), body, bucket_status
+
+    def _route(self, h, method, path, query, body):
+        if path.startswith("/bucket/"):
+            if self.bucket_status:
+                return h._send(self.bucket_status, b"<Error>expired</Error>")
+            data = KDATA[: int(query.get("n", len(KDATA)))]
+            rng = h.headers.get("Range")
+            if rng:
+                a, b = (int(x) for x in rng.split("=")[1].split("-"))
+                return h._send(206, data[a:b + 1], headers={"Content-Range": f"bytes {a}-{b}/{len(data)}"})
+            return h._send(200, data)
+        j = h._entry.get("json") or {}
+        sha = j.get("hash") or (j.get("payload") or {}).get("hash")
+        a = self.answers.get(sha, {"found": False})
+        if isinstance(a, int):
+            return h._send(a, self.body, "text/plain")
+        h._json(200, a)
+
+    def found(self, n: int = len(KDATA), size: int | None = None) -> dict:
+        return {"found": True, "size": len(KDATA) if size is None else size, "url": f"{self.url}/bucket/x?n={n}"}
+
+    def lookups(self, path: str) -> list:
+        return [e for e in self.requests_log if e["path"] == path]
+
+
+@pytest.fixture
+def services(monkeypatch):
+    with _Service() as gw, _Service() as k2:
+        monkeypatch.setenv("KACHERY_GATEWAY_URL", gw.url)
+        monkeypatch.setenv("KACHERY_BASE_URL", k2.url + "/")
+        yield gw, k2
+
+
+def test_lookups_name_the_zone_given_else_the_environments_else_default(services, monkeypatch):
+    from intake_npx2020.store.kachery import find_gateway, find_kachery2
+
+    gw, k2 = services
+    assert find_gateway(KH, timeout=5) is None and find_kachery2(KH, timeout=5) is None
+    assert find_gateway(KH, "lab", timeout=5) is None and find_kachery2(KH, "lab", timeout=5) is None
+    monkeypatch.setenv("KACHERY_ZONE", "envzone")
+    assert find_gateway(KH, timeout=5) is None and find_kachery2(KH, timeout=5) is None
+    assert find_kachery2(KH, "lab", timeout=5) is None
+    assert [e["json"]["payload"]["zone"] for e in gw.requests_log] == ["default", "lab", "envzone"]
+    assert [e["json"]["zoneName"] for e in k2.requests_log] == ["default", "lab", "envzone", "lab"]
+    assert all(e["path"] == "/api/findFile" and e["headers"]["content-type"] == "application/json"
+               for e in k2.requests_log)
+    assert "authorization" not in k2.requests_log[0]["headers"]
+
+
+def test_found_answers_name_their_service_url_and_size(services):
+    from intake_npx2020.store.kachery import find_gateway, find_kachery2
+
+    gw, k2 = services
+    gw.answers[KH] = gw.found()
+    k2.answers[KH] = {"found": True, "size": 0, "url": f"{k2.url}/bucket/empty?n=0"}  # an empty file is a file
+    t = time.time()
+    g = find_gateway(KH, timeout=5)
+    assert (g.url, g.size, g.service) == (f"{gw.url}/bucket/x?n={len(KDATA)}", len(KDATA), "kachery-cloud gateway")
+    assert t + 600 <= g.reuse_until <= time.time() + 600  # no expiry in the URL: reused 10 min
+    k = find_kachery2(KH, timeout=5)
+    assert (k.url, k.size, k.service) == (f"{k2.url}/bucket/empty?n=0", 0, "kachery 2")
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_a_busy_service_is_transient(services, status):
+    from intake_npx2020.store.kachery import find_kachery2
+    from intake_npx2020.store.mirror import TransientError
+
+    _, k2 = services
+    k2.answers[KH] = status
+    assert _raises(TransientError, find_kachery2, KH, timeout=5) == f"kachery 2 {k2.url}/api/findFile: HTTP {status}"
+
+
+def test_a_refused_lookup_quotes_the_answer_and_hints_at_the_clock(services):
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store.kachery import find_gateway
+
+    gw, _ = services
+    url = f"{gw.url}/api/gateway"
+    gw.answers[KH] = 500
+    gw.body = b"Error:\n  Invalid timestamp   (skew)"
+    assert _raises(FetchError, find_gateway, KH, timeout=5) == (
+        f"kachery-cloud gateway {url} refused the lookup: HTTP 500: Error: Invalid timestamp (skew)"
+        " (this machine's clock may be off: the gateway allows 125 s)")
+    gw.answers[KH] = 400
+    gw.body = b"bad  " + b"z" * 400
+    assert _raises(FetchError, find_gateway, KH, timeout=5) == \
+        f"kachery-cloud gateway {url} refused the lookup: HTTP 400: bad " + "z" * 295  # 300 characters at most
+    gw.answers[KH] = 201
+    gw.body = b"created"
+    assert _raises(FetchError, find_gateway, KH, timeout=5) == \
+        f"kachery-cloud gateway {url} refused the lookup: HTTP 201: created"
+
+
+def test_a_lookup_answer_that_is_not_json_is_quoted_up_to_100_characters(services):
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store.kachery import find_gateway
+
+    gw, _ = services
+
+    def not_json(h, method, path, query, body):
+        h._send(200, b"y" * 150, "text/plain")
+
+    gw._route = not_json
+    assert _raises(FetchError, find_gateway, KH, timeout=5) == \
+        f"kachery-cloud gateway {gw.url}/api/gateway answered with something that is not JSON: {'y' * 100!r}"
+
+
+def test_a_redirected_lookup_is_not_followed(services):
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store.kachery import find_gateway
+
+    gw, k2 = services
+    k2.answers[KH] = k2.found()
+
+    def redirect(h, method, path, query, body):
+        h._send(307, b"", headers={"Location": f"{k2.url}/api/findFile"})
+
+    gw._route = redirect
+    assert _raises(FetchError, find_gateway, KH, timeout=5).startswith(
+        f"kachery-cloud gateway {gw.url}/api/gateway refused the lookup: HTTP 307")
+    assert k2.requests_log == []
+
+
+def test_an_unreachable_service_is_transient_and_says_why(monkeypatch):
+    from helpers import free_port
+
+    from intake_npx2020.store.kachery import find_gateway
+    from intake_npx2020.store.mirror import TransientError
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("KACHERY_GATEWAY_URL", url)
+    assert _raises(TransientError, find_gateway, KH, timeout=5) == \
+        f"kachery-cloud gateway {url}/api/gateway unreachable (connection refused)"
+
+
+def test_a_trickling_service_is_cut_off_after_twice_its_timeout(services):
+    from intake_npx2020.store.kachery import find_gateway
+    from intake_npx2020.store.mirror import TransientError
+
+    gw, _ = services
+
+    def trickle(h, method, path, query, body):
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(40):
+            h.wfile.write(b" ")
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    gw._route = trickle
+    t = time.monotonic()
+    msg = _raises(TransientError, find_gateway, KH, timeout=0.8)
+    took = time.monotonic() - t
+    assert msg.startswith(f"kachery-cloud gateway {gw.url}/api/gateway unreachable ("), msg
+    assert 1.4 <= took < 2.15, took  # the deadline is 2 x 0.8 s for the whole lookup
+
+
+@pytest.mark.parametrize("text, words", [
+    ("Failed to resolve 'h.invalid'", "cannot resolve its host name"),
+    ("[Errno 111] Connection refused", "connection refused"),
+    ("Read timed out. (read timeout=5)", "timed out"),
+    ("the deadline passed", "no answer in time"),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED]", "TLS error"),
+    ("something else", "KeyError"),
+], ids=["resolve", "refused", "timed-out", "deadline", "ssl", "other"])
+def test_why_a_service_was_unreachable_in_a_few_words(text, words):
+    from intake_npx2020.store.kachery import _why
+
+    assert _why(KeyError(text) if words == "KeyError" else OSError(text)) == words
+
+
+def test_found_answer_without_url_and_size_is_quoted_up_to_200_characters():
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store.kachery import _found
+
+    resp = {"found": True, "size": 5, "padding": "p" * 400}
+    assert _raises(FetchError, _found, resp, "gw", "U") == \
+        f"gw U: findFile answer without a url and size: {str(resp)[:200]!r}"
+    assert _raises(FetchError, _found, ["found"], "gw", "U") == "gw U: malformed findFile answer \"['found']\""
+
+
+def test_unusable_keys_warn_at_the_callers_line_and_the_lookup_goes_unsigned(services, monkeypatch):
+    from intake_npx2020.store.kachery import find_gateway
+
+    gw, _ = services
+    monkeypatch.setenv("KACHERY_CLOUD_CLIENT_ID", "a" * 64)
+    with pytest.warns(UserWarning) as w:
+        assert find_gateway(KH, timeout=5) is None
+    assert str(w[0].message) == ("kachery-cloud keys not used (KACHERY_CLOUD_CLIENT_ID is set but "
+                                 "KACHERY_CLOUD_PRIVATE_KEY is not); the lookup is sent unsigned")
+    assert w[0].filename == __file__  # stacklevel: the line that asked for the lookup
+    assert set(gw.requests_log[-1]["json"]) == {"payload"}
+
+
+def _remote(timeout: float = 5.0):
+    from intake_npx2020.store.kachery import KacheryRemote
+
+    return KacheryRemote(timeout)
+
+
+def test_remote_names_its_services_and_what_it_knows_of_them(services):
+    gw, k2 = services
+    r = _remote()
+    assert repr(r) == "KacheryRemote()"
+    assert r.describe() == "live kachery: kachery-cloud gateway, kachery 2"
+    assert r.url(KH) == f"kachery lookup of {KH}"
+    gw.answers[KH] = 503
+    k2.answers[KH] = k2.found()
+    assert r.size(KH) == len(KDATA)
+    assert r.url(KH) == f"kachery 2 URL of {KH}"
+    assert r.describe() == f"live kachery: kachery-cloud gateway ({gw.url}/api/gateway: HTTP 503), kachery 2"
+
+
+def test_remote_reuses_a_found_url_remembers_a_miss_and_forgets_both_on_request(services):
+    gw, k2 = services
+    r = _remote()
+    assert r.size(KH) is None and r.get(KH) is None  # a miss, asked once
+    assert len(gw.lookups("/api/gateway")) == 1 and len(k2.lookups("/api/findFile")) == 1
+    gw.answers[KH] = gw.found()
+    r.forget(KH)
+    assert bytes(r.get(KH, 10, 20).data) == KDATA[10:20]
+    assert bytes(r.get(KH).data) == KDATA
+    assert r.size(KH) == len(KDATA)
+    assert len(gw.lookups("/api/gateway")) == 2 and len(k2.lookups("/api/findFile")) == 1  # the URL was reused
+    r.forget(KH)
+    assert r.size(KH) == len(KDATA) and len(gw.lookups("/api/gateway")) == 3
+
+
+def test_remote_asks_again_for_a_url_past_its_reuse(services):
+    gw, _ = services
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 100))
+    gw.answers[KH] = {"found": True, "size": len(KDATA),  # expired already: never reused
+                      "url": f"{gw.url}/bucket/x?X-Amz-Date={stamp}&X-Amz-Expires=10"}
+    r = _remote()
+    assert r.size(KH) == len(KDATA) and r.size(KH) == len(KDATA)
+    assert len(gw.lookups("/api/gateway")) == 2
+
+
+def test_remote_refusals_of_both_services_are_one_permanent_error(services):
+    from intake_npx2020.store.mirror import PermanentError
+
+    gw, k2 = services
+    gw.answers[KH] = k2.answers[KH] = 400
+    msg = _raises(PermanentError, _remote().get, KH)
+    assert msg == (f"kachery-cloud gateway {gw.url}/api/gateway refused the lookup: HTTP 400: refused; "
+                   f"kachery 2 {k2.url}/api/findFile refused the lookup: HTTP 400: refused")
+
+
+def test_remote_get_checks_the_size_it_is_told(services):
+    from intake_npx2020.store.mirror import PermanentError
+
+    gw, _ = services
+    gw.answers[KH] = gw.found()
+    r = _remote()
+    assert bytes(r.get(KH, None, None, len(KDATA)).data) == KDATA
+    assert "Content-Length 1024 but 1000 bytes were asked for" in _raises(PermanentError, r.get, KH, None, None, 1000)
+
+
+def test_remote_asks_for_a_fresh_url_once_when_the_bucket_refuses_it(services):
+    from intake_npx2020.store.remote_http import URLExpired
+
+    gw, _ = services
+    gw.answers[KH] = gw.found()
+    gw.bucket_status = 403
+    r = _remote()
+    assert _raises(URLExpired, r.get, KH, 0, 10) == f"GET {gw.url}/bucket/x: HTTP 403 <Error>expired</Error>"
+    assert len(gw.lookups("/api/gateway")) == 2 and len(gw.lookups("/bucket/x")) == 2
+    assert r.url(KH) == f"kachery lookup of {KH}"  # the refused URL is not kept
+
+
+def test_remote_url_that_answers_404_is_permanent_and_forgotten(services):
+    from intake_npx2020.store.mirror import PermanentError
+
+    gw, _ = services
+    gw.answers[KH] = gw.found()
+    gw.bucket_status = 404
+    r = _remote()
+    assert _raises(PermanentError, r.get, KH, 0, 10) == \
+        f"kachery-cloud gateway named a URL for {KH} that answers 404"
+    assert r.url(KH) == f"kachery lookup of {KH}"
+    gw.bucket_status = None
+    assert bytes(r.get(KH, 0, 10).data) == KDATA[:10] and len(gw.lookups("/api/gateway")) == 2
