@@ -1,0 +1,234 @@
+"""Tests written to kill mutmut survivors in ``store/download.py``: whole-file downloads by pieces, from mirrors,
+kachery and original sources, resumable and verified.
+
+Each test asserts what a caller or a user sees: the bytes admitted, the manifest written, which pieces are asked
+for and how often, the exact text of an error, the progress shown. Sources are small in-process fakes or
+loopback servers; expected values come from the inputs and the documented rules, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+from helpers import random_bytes, sha1
+
+from intake_npx2020.errors import (
+    ContentNotFound,
+    FetchError,
+    IntegrityError,
+    StoreFullError,
+)
+from intake_npx2020.store import download as dl
+from intake_npx2020.store.mirror import Body, PermanentError, TransientError
+from intake_npx2020.store.partial import Partial
+
+
+def _raises(exc, fn, *args, **kw) -> str:
+    with pytest.raises(exc) as info:
+        fn(*args, **kw)
+    return str(info.value)
+
+
+@pytest.fixture(autouse=True)
+def loopback(monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """Retries without their backoff sleeps (the number of attempts is what is tested)."""
+    monkeypatch.setattr(dl, "backoff", lambda attempt: 0.0)
+
+
+class _Bar:
+    def __init__(self):
+        self.n = 0
+
+    def update(self, k):
+        self.n += k
+
+
+class _Source:
+    """A piece source over ``data``: ``faults`` maps a piece start to a list of what its next reads do
+    ('transient', 'none', 'wrong', or 'ok'); records every read and the thread it ran in."""
+
+    def __init__(self, data: bytes, name: str = "fake source", faults=None):
+        self.data, self.name, self.faults = data, name, {k: list(v) for k, v in (faults or {}).items()}
+        self.reads: list[tuple[int, int]] = []
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def read(self, a, b):
+        with self.lock:
+            self.reads.append((a, b))
+            self.threads.add(threading.current_thread().name)
+            todo = self.faults.get(a)
+            what = todo.pop(0) if todo else "ok"
+        if what == "transient":
+            raise TransientError(f"flaky {a}")
+        if what == "none":
+            return None
+        data = self.data[a:b] if what == "ok" else bytes(b - a)
+        return Body(bytearray(data), sha1(data))
+
+
+DATA = random_bytes(10_000, seed=41)
+H = sha1(DATA)
+BOUNDS = [(a, min(a + 1000, len(DATA))) for a in range(0, len(DATA), 1000)]
+
+
+def _part(tmp_path, bounds=BOUNDS, data=DATA) -> Partial:
+    p = Partial(tmp_path, sha1(data), len(data), bounds)
+    p.open()
+    return p
+
+
+# == one piece ====================================================================================================
+
+def test_piece_is_retried_on_transient_failures_up_to_the_given_count(no_backoff):
+    src = _Source(DATA, faults={0: ["transient", "transient"]})
+    assert bytes(dl._piece(src, 0, 1000, sha1(DATA[:1000]), 3).data) == DATA[:1000]
+    assert src.reads == [(0, 1000)] * 3
+    src = _Source(DATA, faults={1000: ["transient"] * 5})
+    assert _raises(TransientError, dl._piece, src, 1000, 2000, None, 4) == \
+        "fake source: bytes 1000-1999 failed 4 times; last: flaky 1000"
+    assert len(src.reads) == 4
+    assert _raises(TransientError, dl._piece, src, 0, 10, None, 0) == \
+        "fake source: bytes 0-9 failed 0 times; last: None"
+
+
+def test_piece_missing_or_not_the_manifests_is_said_at_once():
+    src = _Source(DATA, faults={0: ["none"], 2000: ["wrong"]})
+    assert _raises(dl.NotHere, dl._piece, src, 0, 1000, None, 3) == "fake source does not have it"
+    want = sha1(DATA[2000:3000])
+    msg = _raises(IntegrityError, dl._piece, src, 2000, 3000, want, 3)
+    assert msg == (f"fake source: bytes 2000-2999 hash to {sha1(bytes(1000))}, but the catalog's manifest says "
+                   f"{want}: this source's bytes are not the catalog's file")
+    assert src.reads == [(0, 1000), (2000, 3000)]  # neither was retried
+    assert bytes(dl._piece(_Source(DATA, faults={0: ["wrong"]}), 0, 1000, None, 1).data) == bytes(1000)  # unchecked
+
+
+# == pulling every piece ===========================================================================================
+
+def test_pull_reads_every_piece_once_checks_each_and_counts_the_bytes(tmp_path):
+    part = _part(tmp_path)
+    src, bar = _Source(DATA), _Bar()
+    expect = {a: sha1(DATA[a:b]) for a, b in BOUNDS}
+    dl._pull(src, part, expect, 2, 1, bar)
+    part.close()
+    assert sorted(src.reads) == BOUNDS and src.reads[0] == (0, 1000)
+    assert part.todo() == [] and part.path.read_bytes() == DATA and bar.n == len(DATA)
+    assert part.done == expect
+    assert {t.rsplit("_", 1)[0] for t in src.threads} == {"MainThread", "npx2020-download"}
+
+
+@pytest.mark.parametrize("bad", [0, 2000, 6000, 9000], ids=["first", "early", "queued", "last"])
+def test_pull_refuses_a_wrong_piece_wherever_it_is(tmp_path, bad):
+    part = _part(tmp_path)
+    src = _Source(DATA, faults={bad: ["wrong"]})
+    expect = {a: sha1(DATA[a:b]) for a, b in BOUNDS}
+    msg = _raises(IntegrityError, dl._pull, src, part, expect, 1, 1, _Bar())
+    part.close()
+    assert msg.startswith(f"fake source: bytes {bad}-{bad + 999} hash to ")
+    assert bad not in part.done
+
+
+def test_pull_stops_at_the_first_failure(tmp_path):
+    part = _part(tmp_path)
+    src = _Source(DATA, faults={1000: ["none"]})
+    with pytest.raises(dl.NotHere):
+        dl._pull(src, part, {}, 1, 1, _Bar())
+    part.close()
+    assert len(src.reads) < len(BOUNDS)  # the pieces queued after the failure were not asked for
+
+
+def test_pull_with_nothing_to_do_reads_nothing(tmp_path):
+    part = _part(tmp_path, bounds=[(0, len(DATA))])
+    part.write(0, DATA, H)
+    src = _Source(DATA)
+    dl._pull(src, part, {}, 2, 1, _Bar())
+    part.close()
+    assert src.reads == []
+
+
+# == sources in turn ===================================================================================================
+
+def test_run_goes_through_the_sources_in_turn_and_says_which_one_finished(tmp_path, no_backoff):
+    part = _part(tmp_path)
+    config = SimpleNamespace(parallel=2, retries=1)
+    gone = _Source(DATA, "source A", faults={0: ["none"]})
+    flaky = _Source(DATA, "source B", faults={0: ["transient"] * 5})
+    good, spare = _Source(DATA, "source C"), _Source(DATA, "source D")
+    used, errors = dl._run(part, [gone, flaky, good, spare], {}, config, _Bar())
+    part.close()
+    assert used == "source C" and part.todo() == [] and spare.reads == []
+    assert errors[0] == "source A: not there"
+    assert isinstance(errors[1], TransientError)
+    assert str(errors[1]) == "source B: bytes 0-999 failed 5 times; last: flaky 0"  # at least 5 attempts
+    assert len(flaky.reads) == 5
+
+
+def test_run_with_nothing_missing_says_so(tmp_path):
+    part = _part(tmp_path, bounds=[(0, len(DATA))])
+    part.write(0, DATA, H)
+    src = _Source(DATA)
+    assert dl._run(part, [src], {}, SimpleNamespace(parallel=1, retries=1), _Bar()) == \
+        ("a partial download already complete", [])
+    part.close()
+    assert src.reads == []
+
+
+# == a failed download ===================================================================================================
+
+
+def _uri(h=H):
+    from intake_npx2020.store.uri import parse_uri
+
+    return parse_uri(f"sha1://{h}/raw.bin")
+
+
+def test_failed_download_keeps_what_was_recorded_and_names_the_last_four_errors(tmp_path):
+    part = _part(tmp_path)
+    part.write(1000, DATA[1000:2000], sha1(DATA[1000:2000]))
+    part.write(5000, DATA[5000:6000], sha1(DATA[5000:6000]))
+    errors = ["e1: not there", TransientError("e2"), PermanentError("e3"), "e4", FetchError("e5")]
+    msg = _raises(FetchError, dl._failed, part, _uri(), errors, False)
+    assert msg == (f"sha1://{H}/raw.bin: could not download it: e2 | e3 | e4 | e5. 2000 of 10000 bytes are kept in "
+                   f"{part.path}; run the same command again to resume")
+    assert part.path.exists() and part.state_path.exists()
+    errors.append(IntegrityError("e6"))
+    msg = _raises(IntegrityError, dl._failed, part, _uri(), errors, True)
+    assert msg == f"sha1://{H}/raw.bin: nothing was admitted: e3 | e4 | e5 | e6. the partial download was removed"
+    assert not part.path.exists() and not part.state_path.exists()
+
+
+def test_failed_download_with_nothing_done_or_no_source(tmp_path):
+    part = _part(tmp_path)
+    assert _raises(ContentNotFound, dl._failed, part, _uri(), [], False) == \
+        f"sha1://{H}/raw.bin: no source to download it from; nothing was downloaded"
+    assert not part.path.exists()
+    part = _part(tmp_path)
+    assert _raises(FetchError, dl._failed, part, _uri(), ["x: not there"], False) == \
+        f"sha1://{H}/raw.bin: could not download it: x: not there. nothing was downloaded"
+
+
+# == free space ====================================================================================================
+
+def test_free_space_is_checked_on_the_nearest_existing_directory(tmp_path, monkeypatch):
+    import shutil
+
+    asked = []
+
+    def usage(path):
+        asked.append(path)
+        return shutil._ntuple_diskusage(10**12, 10**12 - 650_000_000, 650_000_000)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    part = Partial(tmp_path / "not" / "yet", H, 10, [(0, 10)])
+    msg = _raises(StoreFullError, dl._check_space, part, 1_050_000_000, _uri())
+    assert asked == [tmp_path]
+    assert msg == (f"sha1://{H}/raw.bin: the download needs 1.1 GB more, and {tmp_path} has 0.7 GB free: free some "
+                   "space, or point NPX2020_STORE at a larger disk")
+    dl._check_space(part, 650_000_000, _uri())  # exactly the free space: fits
