@@ -151,6 +151,8 @@ def test_plan_uris_files_with_manifests_their_manifests_and_directory_objects(tm
     assert files[sha1(data)][1].chunks[0] == Chunk(0, 8_000, sha1(data[:8_000]))
     blobs, files = plan_uris([(st, f"sha1://{sha1(data)}/y"), (st, uri)])  # named whole first, then chunked
     assert sorted(blobs) == [h_m] and list(files) == [sha1(data)]
+    blobs, files = plan_uris([(st, uri)])  # named only with its manifest
+    assert blobs == {h_m: st} and list(files) == [sha1(data)]
 
 
 def test_plan_uris_checks_the_manifest_against_the_uri(tmp_path):
@@ -171,6 +173,7 @@ def test_inside_is_strictly_below_a_directory_with_or_without_a_trailing_slash()
     assert inside("/a/b", ("/a",)) and inside("/a/b", ("/a/",)) and inside("/a/b/c", ("/x", "/a"))
     assert not inside("/ab", ("/a",)) and not inside("/a", ("/a",)) and not inside("/a/b", ())
     assert inside("/etc/passwd", ("/",))  # --link-dir / admits every path
+    assert inside("/data/rawX/f.bin", ("/data/rawX",)) and not inside("/data/raw/f.bin", ("/data/rawX",))
 
 
 # == safeopen: descriptors ========================================================================================
@@ -275,6 +278,9 @@ def test_unpinned_relative_or_non_regular_links_are_refused(tmp_path):
     raw.mkdir()
     (raw / "rec.bin").write_bytes(b"recording")
     root, h = _link_store(tmp_path, raw / "rec.bin", pin=False)
+    assert open_blob(str(root), h, (str(raw),)) is None
+    (root / "pins").mkdir()
+    (root / "pins" / ("1" * 40)).touch()  # other blobs are pinned, this one is not
     assert open_blob(str(root), h, (str(raw),)) is None
     root2, h2 = _link_store(tmp_path / "r", raw / "rec.bin", relative=True)
     assert open_blob(str(root2), h2, (str(raw),)) is None
