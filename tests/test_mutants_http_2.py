@@ -12,7 +12,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from helpers import random_bytes, sha1
+from helpers import FaultServer, random_bytes, sha1
 
 from intake_npx2020.errors import (
     ContentNotFound,
@@ -232,3 +232,125 @@ def test_free_space_is_checked_on_the_nearest_existing_directory(tmp_path, monke
     assert msg == (f"sha1://{H}/raw.bin: the download needs 1.1 GB more, and {tmp_path} has 0.7 GB free: free some "
                    "space, or point NPX2020_STORE at a larger disk")
     dl._check_space(part, 650_000_000, _uri())  # exactly the free space: fits
+
+
+# == whole downloads from an original source ======================================================================
+
+@pytest.fixture
+def origin(tmp_path):
+    """A loopback server of ``tmp_path/orig`` (Range honoured, every request logged)."""
+    (tmp_path / "orig").mkdir()
+    srv = FaultServer(tmp_path / "orig")
+    yield srv
+    srv.close()
+
+
+def _serve(srv, name: str, data: bytes) -> dict:
+    (srv.root / name).write_bytes(data)
+    return {"url": f"{srv.url}/{name}", "size": len(data)}
+
+
+def test_download_in_small_pieces_shows_progress_and_writes_a_standard_manifest(origin, capsys):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(300_000, seed=42)
+    h = sha1(data)
+    st = get_store()
+    src = _serve(origin, "a.bin", data)
+    f = dl.fetch(st, f"sha1://{h}/raw.bin", [src], piece=100_000, progress=True)
+    err = capsys.readouterr().err
+    assert "download raw.bin:" in err
+    assert (f.uri, f.nbytes, f.source) == (f"sha1://{h}/raw.bin", len(data), src["url"])
+    m = st.manifest(f.manifest, h)
+    assert [(c.start, c.end, c.sha1) for c in m.chunks] == [(0, len(data), h)]  # one 20 MB chunk, not 3 pieces
+    assert st.own.is_pinned(f.manifest) and st.own.is_pinned(h)
+    assert [r for _, r, _ in origin.log] == ["bytes=0-99999", "bytes=100000-199999", "bytes=200000-299999"]
+
+
+def test_download_without_a_label_shows_the_sha1(origin, capsys):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(50_000, seed=43)
+    h = sha1(data)
+    dl.fetch(get_store(), f"sha1://{h}", [_serve(origin, "b.bin", data)], progress=True)
+    assert f"download {h[:12]}:" in capsys.readouterr().err
+
+
+def test_pieces_of_the_manifest_chunk_size_become_the_manifests_chunks(origin, monkeypatch, capsys):
+    from intake_npx2020.store import get_store
+
+    monkeypatch.setattr(dl, "CHUNK_SIZE", 100_000)  # as if the standard chunk were 100 kB
+    data = random_bytes(250_000, seed=44)
+    h = sha1(data)
+    st = get_store()
+    f = dl.fetch(st, f"sha1://{h}/raw.bin", [_serve(origin, "c.bin", data)], piece=100_000, progress=True)
+    assert f"verify {h[:12]}:" in capsys.readouterr().err  # the whole file is hashed once, shown
+    cuts = [(0, 100_000), (100_000, 200_000), (200_000, 250_000)]
+    assert [(c.start, c.end, c.sha1) for c in st.manifest(f.manifest, h).chunks] == \
+        [(a, b, sha1(data[a:b])) for a, b in cuts]
+
+
+def test_zip_magic_past_the_first_piece_is_just_bytes(origin):
+    from intake_npx2020.store import get_store
+
+    data = bytearray(random_bytes(200_000, seed=45))
+    data[100_000:100_004] = dl.ZIP_MAGIC
+    data = bytes(data)
+    st = get_store()
+    f = dl.fetch(st, f"sha1://{sha1(data)}/raw.bin", [_serve(origin, "d.bin", data)], piece=100_000, progress=False)
+    assert f.nbytes == len(data) and st.load_bytes(sha1(data)) == data
+
+
+def test_an_embedded_file_is_read_at_its_offset_and_named_with_its_range(origin):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(120_000, seed=46)
+    (origin.root / "e.bin").write_bytes(b"HEAD" + data + b"TAIL")
+    src = {"url": f"{origin.url}/e.bin", "offset": 4, "size": len(data)}
+    f = dl.fetch(get_store(), f"sha1://{sha1(data)}/raw.bin", [src], piece=100_000, progress=False)
+    assert f.source == f"{origin.url}/e.bin bytes 4-120003"
+    assert [r for _, r, _ in origin.log] == ["bytes=4-100003", "bytes=100004-120003"]
+
+
+def test_the_size_of_the_first_source_that_states_it_is_used(origin):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(30_000, seed=47)
+    (origin.root / "f.bin").write_bytes(data)
+    unsized = {"url": f"{origin.url}/missing.bin"}
+    sized = {"url": f"{origin.url}/f.bin", "size": len(data)}
+    f = dl.fetch(get_store(), f"sha1://{sha1(data)}/raw.bin", [unsized, sized], progress=False)
+    assert f.source == sized["url"] and f.nbytes == len(data)
+
+
+# == mirrors and kachery as piece sources ======================================================================
+
+class _Miss:
+    """A kachery lookup service that has nothing."""
+
+    def __init__(self):
+        import stubs
+
+        class Stub(stubs.base.StubBase):
+            def _route(self, h, method, path, query, body):
+                h._json(200, {"found": False})
+
+        self.stub = Stub()
+
+
+def test_piece_sources_are_named_after_the_mirror_or_kachery(tmp_path, monkeypatch):
+    from intake_npx2020.store.kachery import KacheryRemote
+    from intake_npx2020.store.mirror import Mirror
+
+    m = dl._Pieces(Mirror("http://127.0.0.1:9/m/"), H)
+    assert m.name == "mirror http://127.0.0.1:9/m" and m.describe() == "mirror http://127.0.0.1:9/m"
+    with _Miss().stub as gw, _Miss().stub as k2:
+        monkeypatch.setenv("KACHERY_GATEWAY_URL", gw.url)
+        monkeypatch.setenv("KACHERY_BASE_URL", k2.url)
+        k = dl._Pieces(KacheryRemote(5.0), H)
+        assert k.name == "live kachery" and k.describe() == "live kachery: kachery-cloud gateway, kachery 2"
+        part = _part(tmp_path)
+        used, errors = dl._run(part, [k], {}, SimpleNamespace(parallel=2, retries=1), _Bar())
+        part.close()
+    assert (used, errors) == ("", ["live kachery: kachery-cloud gateway, kachery 2: not there"])
+    assert [e["json"]["payload"]["hash"] for e in gw.requests_log] == [H]  # it asked for this file
