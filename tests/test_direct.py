@@ -261,3 +261,15 @@ def test_a_failed_background_write_is_raised_once_by_the_next_call():
     assert released == [1] and "a" * 40 not in w
     w.check()  # raised once
     w.flush()
+
+
+@pytest.mark.parametrize("n", [0, 5, LARGE - 1, LARGE, 2 * LARGE + 3])
+def test_copy_into_copies_every_byte_small_or_large(n):
+    from intake_npx2020.store.buffers import copy_into
+
+    src = random_bytes(n, seed=n + 1)
+    out = memoryview(bytearray(n + 10))
+    copy_into(out[5:5 + n], src)
+    assert bytes(out[5:5 + n]) == src and bytes(out[:5]) == bytes(5) and bytes(out[5 + n:]) == bytes(5)
+    with pytest.raises(ValueError):
+        copy_into(out[:n + 1], src)

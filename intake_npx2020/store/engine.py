@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from ..errors import ContentNotFound, IntegrityError, InvalidArgument
 from . import dirobj, ingest
+from .buffers import copy_into
 from .config import StoreConfig
 from .failover import Failover
 from .ingest import Added, sha1_of
@@ -218,7 +219,7 @@ class Store:
             data = self.load_bytes(u.sha1, str(u))
             if end > len(data):
                 raise InvalidArgument(f"byte range [{start}, {end}) is outside {u} of {len(data)} bytes")
-            out[:] = data[start:end]
+            copy_into(out, memoryview(data)[start:end])
             return
         m = self.manifest(u.manifest, u.sha1, str(u))
         if end > m.size:
@@ -272,7 +273,7 @@ class Store:
         """Bytes ``[a, b)`` within ``chunk`` of file ``file_sha1`` into ``out``."""
         data = self._recent.get(chunk.sha1)
         if data is not None:
-            out[:] = memoryview(data)[a:b]
+            copy_into(out, memoryview(data)[a:b])
             self._count("chunk_hits")
             return
         path = self.locate(chunk.sha1)
@@ -285,7 +286,7 @@ class Store:
             except FileNotFoundError:
                 pass
         data = self.fetch_chunk(file_sha1, chunk, uri)
-        out[:] = memoryview(data)[a:b]
+        copy_into(out, memoryview(data)[a:b])
 
     def fetch_chunk(self, file_sha1: str, chunk: Chunk, uri: str) -> bytes | bytearray:
         """A whole chunk, verified (and cached, written behind); callers in threads or processes fetch it once."""
