@@ -521,3 +521,19 @@ def test_read_blocks_default_segment_is_64_mib():
     views = blocks.read_blocks(st, "sha1://" + "b" * 40 + "/y.bin", 0, 65 << 20, bytearray(3 << 20))
     assert len(next(views)) == 3 << 20
     assert st.calls == [(0, 63 << 20)]  # 21 buffers of 3 MiB fit in 64 MiB
+
+
+def test_local_extents_check_the_manifest_and_name_the_uri(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.errors import ContentNotFound, IntegrityError
+    from intake_npx2020.store.blocks import local_extents
+
+    s, data, uri = _chunked(tmp_path)
+    m = uri.split("?manifest=")[1]
+    other = sha1(b"another file")
+    assert _raises(IntegrityError, local_extents, s, f"sha1://{other}/raw.bin?manifest={m}", 0, 10) == \
+        f"manifest {m} describes file {sha1(data)}, not {other}; the URI is inconsistent"
+    missing = "f" * 40
+    lost = f"sha1://{other}/lost.bin?manifest={missing}"
+    assert f"manifest {missing} of {lost}" in _raises(ContentNotFound, local_extents, s, lost, 0, 10)
