@@ -83,12 +83,13 @@ def write_direct(path: str | os.PathLike, fd: int, data) -> bool:
 def _copy_through(dfd: int, src: memoryview, dev: int) -> bool:
     aligned = np.frombuffer(src, dtype=np.uint8).ctypes.data % ALIGN == 0
     bounce = None if aligned else _bounce()
-    for a in range(0, len(src), BOUNCE):
-        n = min(BOUNCE, len(src) - a)
+    step = len(src) if aligned else BOUNCE  # an aligned source goes to the disk in one write, with no copy
+    for a in range(0, len(src), max(step, 1)):
+        n = min(step, len(src) - a)
         if bounce is not None:
             bounce[:n] = src[a:a + n]
         try:
-            _pwrite_all(dfd, bounce[:n] if bounce is not None else src[a:a + n], a)
+            _pwrite_all(dfd, src[a:a + n] if bounce is None else bounce[:n], a)
         except OSError as err:
             if err.errno != errno.EINVAL or a:
                 raise

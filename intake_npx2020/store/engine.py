@@ -4,7 +4,7 @@
 the range is mapped onto the manifest's chunks; each chunk comes from the first local root that has the
 whole file or the chunk, else from a mirror (a ranged GET of the whole file, or the chunk's own blob),
 is checked against its sha1 in the thread that receives it, cached in our store under that sha1 (written, synced
-and renamed into place by a background thread: :mod:`.writeback`), and sliced.
+and renamed into place by background threads: :mod:`.writeback`), and sliced.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Write-behind of fetched chunks: kept in memory, written, synced and renamed into place by a background thread.
+"""Write-behind of fetched chunks: kept in memory, written, synced and renamed into place by background threads.
 
-A verified chunk is handed over by the thread that fetched it and written by one background thread
-(:meth:`OwnStore.put`: a locked entry of ``tmp/``, written around the page cache by :mod:`.direct`, ``fsync``,
+A verified chunk is handed over by the thread that fetched it and written by one of :data:`WRITERS` background
+threads (:meth:`OwnStore.put`: a locked entry of ``tmp/``, written around the page cache by :mod:`.direct`, ``fsync``,
 rename), so neither readers nor fetches wait for the disk. What the store promises is unchanged:
 
 * **Atomic.** A blob appears under its name only complete and synced (``fsync``, then rename); until then it is
@@ -26,10 +26,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .local import OwnStore
 
-__all__ = ["WriteBehind", "MAX_PENDING", "flush_all"]
+__all__ = ["WriteBehind", "MAX_PENDING", "WRITERS", "flush_all"]
 
 #: chunks held in memory until they are written, synced and renamed, at most (20 MB each: 160 MB)
 MAX_PENDING = 8
+#: threads writing at once: while one waits for its fsync or the cache lock, the other keeps the disk busy
+WRITERS = 2
 _ALL: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -54,7 +56,7 @@ class WriteBehind:
         _ALL.add(self)
 
     def put(self, sha1: str, data, release: Callable[[], None]) -> None:
-        """Keep verified ``data`` until the background thread has written, synced and renamed it; then ``release()``.
+        """Keep verified ``data`` until a background thread has written, synced and renamed it; then ``release()``.
 
         Waits while :data:`MAX_PENDING` chunks are already waiting. A failure of the write is raised later (see
         :meth:`check`), after ``release`` was called and nothing was left in the store.
@@ -64,7 +66,7 @@ class WriteBehind:
             self._pending[sha1] = data
             self._queued += 1
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="npx2020-write")
+                self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="npx2020-write")
             pool = self._pool
         pool.submit(self._write, sha1, data, release)
 
