@@ -537,3 +537,37 @@ def test_local_extents_check_the_manifest_and_name_the_uri(tmp_path):
     missing = "f" * 40
     lost = f"sha1://{other}/lost.bin?manifest={missing}"
     assert f"manifest {missing} of {lost}" in _raises(ContentNotFound, local_extents, s, lost, 0, 10)
+
+
+def test_read_blocks_takes_only_the_extent_of_a_longer_local_file(tmp_path):
+    from helpers import sha1
+
+    from intake_npx2020.store.blocks import read_blocks
+    from intake_npx2020.store.local import blob_relpath
+
+    s, data, uri = _chunked(tmp_path)
+    with open(tmp_path / "own-store" / blob_relpath(sha1(data[:7_000])), "ab") as f:
+        f.write(b"\xff" * 5_000)  # trailing bytes beyond the chunk's 7,000
+    got = b"".join(bytes(v) for v in read_blocks(s, uri, 0, 50_000, bytearray(999)))
+    assert got == data
+
+
+def test_read_blocks_files_not_inherited_by_child_processes(tmp_path):
+    import fcntl
+
+    from intake_npx2020.store.blocks import read_blocks
+
+    s, _, uri = _chunked(tmp_path)
+    it = read_blocks(s, uri, 0, 50_000, bytearray(1000))
+    next(it)
+    own = str(tmp_path / "own-store")
+    new = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(own):
+                new.append(int(fd))
+        except FileNotFoundError:  # the descriptor of the listing itself
+            pass
+    assert len(new) == 5
+    assert all(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC for fd in new)
+    it.close()
