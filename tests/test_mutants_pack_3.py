@@ -133,6 +133,15 @@ def test_resuming_redoes_damaged_objects_keeps_a_verified_raw_chunk_and_replaces
     assert tree(dest) == dict(sorted(files.items()))
 
 
+def test_the_report_adds_up_over_several_files(tmp_path):
+    root = tmp_path / "src"
+    one, two = compressible(6_000, 8), compressible(9_000, 9)
+    put_file(root, one, [0, 2_000, 6_000], whole=True)
+    put_file(root, two, [0, 3_001, 9_000], whole=True)
+    r = pack(root, tmp_path / "packed")
+    assert (r.files, r.chunks_pco, r.chunks_raw, r.chunk_bytes, r.blobs, r.failed) == (2, 2, 2, 15_000, 2, [])  # two odd-sized chunks raw
+
+
 # == refusals ===================================================================================================
 
 def test_a_blob_whose_bytes_do_not_hash_to_its_name_is_not_packed(src, tmp_path):
