@@ -571,3 +571,15 @@ def test_read_blocks_files_not_inherited_by_child_processes(tmp_path):
     assert len(new) == 5
     assert all(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC for fd in new)
     it.close()
+
+
+def test_read_blocks_views_hold_unsigned_bytes(tmp_path):
+    import numpy as np
+
+    from intake_npx2020.store.blocks import read_blocks
+
+    s, data, uri = _chunked(tmp_path)
+    views = read_blocks(s, uri, 0, 50_000, np.empty(64, dtype="<i2"))  # any buffer: viewed as bytes
+    first = next(views)
+    assert len(first) == 128 and first.tolist() == list(data[:128])
+    views.close()
