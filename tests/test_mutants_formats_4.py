@@ -6,6 +6,7 @@ dataset, file or field, the values read, and the boundaries of what is accepted.
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -138,3 +139,112 @@ def test_h5_not_an_hdf5_file():
     with open_h5(bytearray(_h5(lambda f: f.__setitem__("x", [1]))), "W") as f:
         assert f["x"][()].tolist() == [1]
     assert not f  # closed on leaving
+
+
+# == SpikeGLX ==============================================================================================
+
+def _meta_field(bin_path, key: str, value: str | None) -> None:
+    meta = bin_path.with_suffix(".meta")
+    lines = [line for line in meta.read_text().splitlines() if line.split("=", 1)[0].lstrip("~") != key]
+    meta.write_text("\n".join(lines + ([] if value is None else [f"{key}={value}"])) + "\n")
+
+
+def test_spikeglx_recording_as_read(tmp_path):
+    pytest.importorskip("probeinterface")
+    from authoring_data import write_spikeglx
+
+    from intake_npx2020.formats.spikeglx import read_spikeglx
+
+    bin_path, raw = write_spikeglx(tmp_path / "s", frames=10)
+    meta = bin_path.with_suffix(".meta")
+    for where in (bin_path, meta, str(bin_path)):
+        r = read_spikeglx(where)
+        assert (r.path, r.raw_num_channels, r.num_frames, r.samplerate) == (bin_path, 385, 10, 30000)
+        assert type(r.samplerate) is int and r.channel_ids == r.columns == list(range(384))
+        assert r.positions[:3] == [[0.0, 0.0], [32.0, 0.0], [0.0, 15.0]] and len(r.positions) == 384
+        assert r.gain_to_uV == 0.5 / 8192 / 80 * 1e6 and (r.source_format, r.sync_channel) == ("spikeglx", 384)
+        assert (r.probe, r.probe_detail) == ("NP2", "PRB2_1_2_0640_0: Neuropixels 2.0 phase 1 single shank")
+        assert r.expect_sha1 == hashlib.sha1(raw.tobytes()).hexdigest() and r.sha1_field == f"{meta}: fileSHA1"
+        assert r.side_files == (meta,)
+        assert r.extra == {"probe_serial": "19011116954", "recorded_at": "2019-09-27T16:04:32",
+                           "acquisition": "SpikeGLX 20190911"}
+    bin_path, _ = write_spikeglx(tmp_path / "t", frames=10, saved=[0, 5, 9])
+    r = read_spikeglx(bin_path)
+    assert (r.raw_num_channels, r.channel_ids, r.columns, r.sync_channel) == (4, [0, 5, 9], [0, 1, 2], 3)
+    assert r.positions == [[0.0, 0.0], [32.0, 30.0], [32.0, 60.0]]
+
+
+def test_spikeglx_optional_fields(tmp_path):
+    pytest.importorskip("probeinterface")
+    from authoring_data import write_spikeglx
+
+    from intake_npx2020.formats.spikeglx import read_spikeglx
+
+    bin_path, _ = write_spikeglx(tmp_path / "s", frames=10, fileSHA1=" ", imSampRate="30000.0")
+    for key in ("appVersion", "fileCreateTime", "imDatPrb_sn"):
+        _meta_field(bin_path, key, None)
+    r = read_spikeglx(bin_path)
+    assert r.expect_sha1 is None and r.extra == {"acquisition": "SpikeGLX"} and r.samplerate == 30000.0
+    assert type(r.samplerate) is float
+    _meta_field(bin_path, "imProbeSN", "641251174")
+    assert read_spikeglx(bin_path).extra == {"probe_serial": "641251174", "acquisition": "SpikeGLX"}
+    _meta_field(bin_path, "typeThis", "imec")
+    assert read_spikeglx(bin_path).num_frames == 10
+
+
+def test_spikeglx_meta_refused_with_the_field_named(tmp_path):
+    pytest.importorskip("probeinterface")
+    from authoring_data import write_spikeglx
+
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.spikeglx import read_spikeglx
+
+    bin_path, raw = write_spikeglx(tmp_path / "s", frames=10)
+    meta = bin_path.with_suffix(".meta")
+    cases = [
+        ("fileSizeBytes", str(raw.nbytes + 2),
+         (f"{meta}: fileSizeBytes = {raw.nbytes + 2} but {bin_path} has {raw.nbytes} bytes (truncated or not the "
+          "file this meta describes)")),
+        ("fileSizeBytes", "7700.0", f"{meta}: fileSizeBytes = '7700.0' is not made of whole numbers"),
+        ("nSavedChans", "384", f"{meta}: snsApLfSy = '384,0,1' does not add up to nSavedChans = 384"),
+        ("snsApLfSy", "384,1", f"{meta}: snsApLfSy = '384,1' does not add up to nSavedChans = 385"),
+        ("snsApLfSy", "384,0,x", f"{meta}: snsApLfSy = '384,0,x' is not made of whole numbers"),
+        ("snsSaveChanSubset", "0:383", f"{meta}: snsSaveChanSubset = '0:383' lists 384 channels but nSavedChans = 385"),
+        ("imSampRate", "-30000", f"{meta}: imSampRate must be a finite number above zero, got '-30000'"),
+        ("imSampRate", None, f"{meta}: field imSampRate is missing"),
+        ("imAiRangeMax", "x", f"{meta}: imAiRangeMax must be a number, got 'x'"),
+    ]
+    for key, value, message in cases:
+        write_spikeglx(tmp_path / "s", frames=10)
+        _meta_field(bin_path, key, value)
+        assert _raises(InvalidInputFile, read_spikeglx, bin_path) == message, (key, value)
+    write_spikeglx(tmp_path / "s", frames=10)
+    bin_path.with_suffix(".bin").unlink()
+    assert _raises(InvalidInputFile, read_spikeglx, meta) == \
+        f"SpikeGLX data file {bin_path}: no such file (a .bin needs its .meta beside it)"
+    write_spikeglx(tmp_path / "s", frames=10)
+    meta.unlink()
+    assert _raises(InvalidInputFile, read_spikeglx, bin_path) == \
+        f"SpikeGLX metadata file {meta}: no such file (a .bin needs its .meta beside it)"
+
+
+def test_spikeglx_saved_channels_rules(tmp_path):
+    pytest.importorskip("probeinterface")
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.spikeglx import saved_channels
+
+    meta = tmp_path / "r.ap.meta"
+    meta.write_text("nSavedChans=3\nsnsApLfSy=2,0,1\nsnsSaveChanSubset=4,7,384\n")
+    assert saved_channels({"nSavedChans": "3", "snsApLfSy": "2,0,1", "snsSaveChanSubset": "4,7,384"}, meta) == \
+        ([4, 7], 2, 3)
+    assert saved_channels({"nSavedChans": " 4 ", "snsApLfSy": "2,2,0", "snsSaveChanSubset": "all"}, meta) == \
+        ([0, 1], None, 4)
+    assert saved_channels({"nSavedChans": "5", "snsApLfSy": "2,2,1", "snsSaveChanSubset": "all"}, meta) == \
+        ([0, 1], 4, 5)
+    assert _raises(InvalidInputFile, saved_channels, {"nSavedChans": "3", "snsApLfSy": "2,0,1",
+                                                      "snsSaveChanSubset": ""}, meta) == \
+        f"{meta}: field snsSaveChanSubset is missing"
+    meta.write_text("nSavedChans=3\nsnsApLfSy=2,0,1\nsnsSaveChanSubset=a:b\n")
+    assert _raises(InvalidInputFile, saved_channels, {"nSavedChans": "3", "snsApLfSy": "2,0,1",
+                                                      "snsSaveChanSubset": "a:b"}, meta) == \
+        f"{meta}: snsSaveChanSubset = 'a:b' cannot be read"
