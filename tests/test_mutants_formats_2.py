@@ -488,3 +488,28 @@ def test_npy_pair(tmp_path):
     np.save(tf, np.array([-3, 8, 8, 20]))
     msg = _raises(InvalidInputFile, read_npy_pair, tf, lf)
     assert msg.startswith(f"{tf}: spike times holds negative values"), msg
+
+
+@_SI_WARNING
+def test_si_folder_that_is_not_one_sorting_segment(tmp_path, monkeypatch):
+    sc = pytest.importorskip("spikeinterface.core")
+    from intake_npx2020.formats.sifolder import read_si_folder
+
+    rec = sc.NumpyRecording([np.zeros((10, 2), np.int16)], 30000.0)
+    folder = _loaded(monkeypatch, tmp_path, rec)
+    assert _raises(InvalidInputFile, read_si_folder, folder) == f"{folder}: holds a NumpyRecording, not a sorting"
+    two = sc.NumpySorting.from_samples_and_labels([np.array([1]), np.array([2])], [np.array([0]), np.array([0])],
+                                                  30000.0)
+    folder = _loaded(monkeypatch, tmp_path, two)
+    assert _raises(InvalidInputFile, read_si_folder, folder) == \
+        f"{folder}: num_segments = 2; add one segment at a time (sorting.select_segments([i]).save(folder=…))"
+
+
+def test_si_folder_without_spikeinterface_names_the_extra(tmp_path, monkeypatch):
+    from intake_npx2020.formats.sifolder import read_si_folder
+
+    monkeypatch.setitem(sys.modules, "spikeinterface.core", None)
+    msg = _raises(MissingExtra, read_si_folder, tmp_path)
+    assert msg.startswith("spikeinterface.core is needed for reading a spikeinterface sorting folder but is not "
+                          "installed ("), msg
+    assert msg.endswith("); install it with: pip install 'intake_npx2020[spikeinterface]'"), msg
