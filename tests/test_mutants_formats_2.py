@@ -513,3 +513,30 @@ def test_si_folder_without_spikeinterface_names_the_extra(tmp_path, monkeypatch)
     assert msg.startswith("spikeinterface.core is needed for reading a spikeinterface sorting folder but is not "
                           "installed ("), msg
     assert msg.endswith("); install it with: pip install 'intake_npx2020[spikeinterface]'"), msg
+
+
+def test_phy_folder_as_read(tmp_path):
+    from authoring_data import write_phy
+
+    from intake_npx2020.formats.foreign import Curation
+    from intake_npx2020.formats.phy import is_phy_folder, read_phy
+
+    folder, times, labels = write_phy(tmp_path / "ks", 3000)
+    s = read_phy(str(folder))
+    assert np.array_equal(s.times, times) and np.array_equal(s.labels, labels)
+    assert (s.source_format, s.sorter, s.times_file, s.labels_file) == \
+        ("phy", "kilosort/phy", folder / "spike_times.npy", folder / "spike_clusters.npy")
+    assert (s.samplerate, s.rate_field) == (30000.0, f"{folder / 'params.py'}: sample_rate")
+    assert s.extra == {"phy_n_channels_dat": 385, "phy_dtype": "int16", "phy_hp_filtered": False,
+                       "labels_from": "spike_clusters.npy"}
+    assert s.side_files == (folder / "params.py", folder / "cluster_ContamPct.tsv", folder / "cluster_KSLabel.tsv",
+                            folder / "cluster_group.tsv")
+    present = sorted(set(labels.tolist()))
+    assert s.curation == Curation(folder / "cluster_group.tsv", "group", "good", True, "curated",
+                                  tuple(u for u in present if u in (0, 2, 4)))
+    assert [r["unit_id"] for r in s.units] == present
+    assert s.units[0] == {"unit_id": 0, "num_spikes": int((labels == 0).sum()), "ContamPct": 0.0, "KSLabel": "mua",
+                          "group": "good"}
+    assert is_phy_folder(folder) and not is_phy_folder(folder / "spike_times.npy")
+    (folder / "spike_times.npy").unlink()
+    assert not is_phy_folder(folder)
