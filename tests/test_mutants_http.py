@@ -946,3 +946,56 @@ def test_remote_url_that_answers_404_is_permanent_and_forgotten(services):
     assert r.url(KH) == f"kachery lookup of {KH}"
     gw.bucket_status = None
     assert bytes(r.get(KH, 0, 10).data) == KDATA[:10] and len(gw.lookups("/api/gateway")) == 2
+
+
+@pytest.fixture
+def full_backlog():
+    """A port whose listen queue is full: connecting to it hangs (the SYN is dropped) until a connect timeout."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = srv.getsockname()[1]
+    fill = []
+    for _ in range(8):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    for c in fill:
+        c.close()
+    srv.close()
+
+
+def test_a_lookup_that_cannot_connect_gives_up_after_its_timeout(full_backlog, monkeypatch):
+    from intake_npx2020.store.kachery import find_gateway
+    from intake_npx2020.store.mirror import TransientError
+
+    monkeypatch.setenv("KACHERY_GATEWAY_URL", full_backlog)
+    t = time.monotonic()
+    assert _raises(TransientError, find_gateway, KH, timeout=0.5) == \
+        f"kachery-cloud gateway {full_backlog}/api/gateway unreachable (timed out)"
+    assert time.monotonic() - t < 3.0
+
+
+def test_remote_lookups_use_the_remotes_own_timeout(services):
+    gw, k2 = services
+
+    def trickle(h, method, path, query, body):
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(30):
+            h.wfile.write(b" ")
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    gw._route = trickle
+    k2.answers[KH] = k2.found()
+    t = time.monotonic()
+    assert _remote(0.3).size(KH) == len(KDATA)  # the gateway given up after 2 x 0.3 s; kachery 2 then asked
+    assert time.monotonic() - t < 2.0

@@ -354,3 +354,23 @@ def test_piece_sources_are_named_after_the_mirror_or_kachery(tmp_path, monkeypat
         part.close()
     assert (used, errors) == ("", ["live kachery: kachery-cloud gateway, kachery 2: not there"])
     assert [e["json"]["payload"]["hash"] for e in gw.requests_log] == [H]  # it asked for this file
+
+
+def test_a_mirror_holding_the_whole_file_is_read_by_ranges(tmp_path):
+    from helpers import put_file
+
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.uri import parse_uri
+
+    data = random_bytes(250_000, seed=48)
+    h = sha1(data)
+    put_file(tmp_path / "mirror", data)
+    srv = FaultServer(tmp_path / "mirror")
+    try:
+        st = get_store({"mirrors": [srv.url]})
+        f = dl.download(st, parse_uri(f"sha1://{h}/raw.bin"), len(data), [], piece=100_000, progress=False)
+    finally:
+        srv.close()
+    assert (f.nbytes, f.source) == (len(data), f"mirror {srv.url}")
+    assert sorted(r for _, r, _ in srv.log) == ["bytes=0-99999", "bytes=100000-199999", "bytes=200000-249999"]
+    assert st.load_bytes(h) == data
