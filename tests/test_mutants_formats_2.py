@@ -278,6 +278,15 @@ def test_npy2_object_defaults_read_back(tmp_path):
     assert npy2_object(uri, [])["data"]["unit_ids"] == []
 
 
+def test_npy1_object_default_rate_is_the_int_30000():
+    from intake_npx2020.formats.builders import npy1_object
+
+    t, lab = "sha1://" + "1" * 40 + "/t.npy", "sha1://" + "2" * 40 + "/l.npy"
+    obj = npy1_object(t, lab)
+    assert json.dumps(obj) == json.dumps({"sorting_format": "npy1", "data": {"times_npy_uri": t, "labels_npy_uri": lab,
+                                                                             "samplerate": 30000}})
+
+
 # == sifolder ==============================================================================================
 
 def test_is_si_folder(tmp_path):

@@ -233,3 +233,11 @@ def test_openephys_probe_of_settings_refused_with_the_reason(tmp_path, monkeypat
     assert _raises(InvalidInputFile, read_openephys, rec_dir) == \
         f"{settings}: no Neuropixels probe in settings (NP_PROBE) to give the geometry of stream {OE_STREAM!r}; " \
         "pass --geometry FILE"
+
+
+def test_openephys_one_channel_stream(tmp_path):
+    from intake_npx2020.formats.openephys import read_openephys
+
+    rec_dir, _ = write_openephys(tmp_path / "oe", frames=20, num_channels=1, settings=False)
+    r = read_openephys(rec_dir, geometry=_geom(tmp_path, 1))
+    assert (r.raw_num_channels, r.num_frames, r.channel_ids, r.gain_to_uV) == (1, 20, [0], 0.1949999928474426)
