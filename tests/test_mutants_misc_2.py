@@ -339,3 +339,52 @@ def test_evict_tolerates_a_blob_removed_meanwhile(tmp_path, monkeypatch):
     monkeypatch.setattr(capacity, "cached_blobs", listed_then_gone)
     assert CacheTally(tmp_path).evict(0) == 0
     assert not b.exists()
+
+
+def test_entry_descriptors_are_close_on_exec(tmp_path):
+    area = TempArea(tmp_path / "tmp")
+    e = area.new(H)
+    fd = e.create()
+    assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    target = tmp_path / "t.bin"
+    target.write_bytes(b"t")
+    linked = area.new(H)
+    os.link(target, linked.path)
+    linked.hold()
+    assert fcntl.fcntl(linked.fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    e.close()
+    linked.close()
+
+
+def test_an_entry_of_a_live_process_is_kept_and_the_process_left_alone(tmp_path):
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        area = TempArea(tmp_path / "tmp")
+        (tmp_path / "tmp").mkdir()
+        entry = tmp_path / "tmp" / f"{H}.{child.pid}.aaaaaaaa"
+        entry.write_bytes(b"x")
+        assert area.leftovers() == [] and area.reclaim() == []
+        time.sleep(0.2)
+        assert child.poll() is None  # only asked whether it exists (signal 0), never signalled
+        assert entry.exists()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_an_entry_of_another_users_process_is_kept(tmp_path, monkeypatch):
+    pid = 4_000_123
+    real = os.kill
+
+    def kill(p, sig):
+        if p == pid:
+            raise PermissionError(errno.EPERM, "Operation not permitted")  # alive, but not ours to signal
+        return real(p, sig)
+
+    monkeypatch.setattr(os, "kill", kill)
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / f"{H}.{pid}.aaaaaaaa").write_bytes(b"x")
+    assert TempArea(tmp_path / "tmp").leftovers() == []
