@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +183,19 @@ class _Liar:
         return b"not what was asked for"
 
 
+class _Vanished:
+    """A store whose blob was located, then removed before it was read."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def locate(self, h):
+        return str(self.path)
+
+    def load_bytes(self, h, uri=None):
+        raise AssertionError("a located blob is read from its file")
+
+
 def test_a_fetched_blob_is_checked_too(tmp_path):
     h = sha1(SMALL)
     packer = Packer(tmp_path / "packed", progress=False)
@@ -265,13 +280,49 @@ def test_the_progress_bar_counts_every_byte_once(src, tmp_path, monkeypatch):
     (bar,) = bars
     assert (bar.desc, bar.enabled) == ("packing lab", True)
     assert bar.total == bar.done == len(DATA) + manifest_size + len(SMALL)
+    Packer(tmp_path / "packed", progress=False).run(blobs, files)  # resumed: the same total, the default label
+    assert (bars[1].desc, bars[1].enabled, bars[1].total, bars[1].done) == ("pack", False, bar.total, bar.total)
+    gone = tmp_path / "gone.bin"
+    Packer(tmp_path / "p2", progress=False).run({sha1(SMALL): _Vanished(gone)}, {})
+    assert bars[2].total == 0  # located, then gone: nothing known to count
 
 
-def test_jobs_default_to_the_cpus_and_at_least_one(tmp_path):
+def test_jobs_default_to_the_cpus_and_at_least_one(tmp_path, monkeypatch):
     assert Packer(tmp_path / "a", jobs=1).jobs == 1
     assert Packer(tmp_path / "a", jobs=3).jobs == 3
     assert Packer(tmp_path / "a").jobs == Packer(tmp_path / "a", jobs=0).jobs == max(1, os.cpu_count() or 1)
     assert Packer(tmp_path / "a", progress=True).progress is True
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one at a time
+    assert Packer(tmp_path / "a").jobs == 1
+
+
+def test_one_job_compresses_one_chunk_at_a_time(src, tmp_path, monkeypatch):
+    root, _, _ = src
+    real = pco.encode
+    now, most = [0], [0]
+    lock = threading.Lock()
+
+    def encode(raw):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.03)
+        with lock:
+            now[0] -= 1
+        return real(raw)
+
+    monkeypatch.setattr(pco, "encode", encode)
+    assert pack(root, tmp_path / "one", jobs=1).chunks_pco == 2 and most[0] == 1
+
+
+def test_the_readers_scratch_is_removed_with_the_temporary_area(src, tmp_path):
+    root, _, _ = src
+    dest = tmp_path / "packed"
+    scratch = dest / TMP_DIR / "reader"
+    (scratch / "locks").mkdir(parents=True)
+    (scratch / "locks" / "x.lock").write_bytes(b"")  # what a reading store may leave in its scratch
+    r = pack(root, dest)
+    assert not r.failed and not (dest / TMP_DIR).exists()
 
 
 def test_a_packer_without_a_reader_scratch_and_a_leftover_of_another_packer(src, tmp_path, monkeypatch):
