@@ -216,3 +216,22 @@ def test_add_file_touched_while_added_keeps_nothing(tmp_path):
     with pytest.raises(IntegrityError):
         add_file(own, f)
     assert own.locate(sha1(b"same size")) is None
+
+
+def test_fetch_checks_the_manifest_and_names_the_uri(tmp_path, mirror, capsys):
+    from intake_npx2020.errors import ContentNotFound
+
+    data = random_bytes(30_000, seed=10)
+    uri = put_file(tmp_path / "source", data, [0, 12_000, 30_000], whole=False, chunks=False, label="lost.bin")
+    s = _store(tmp_path, mirror)
+    m = uri.split("?manifest=")[1]
+    other = sha1(b"not this file")
+    assert _raises(IntegrityError, s.fetch, f"sha1://{other}/x.bin?manifest={m}") == \
+        f"manifest {m} describes file {sha1(data)}, not {other}; the URI is inconsistent"
+    missing = "e" * 40
+    gone = f"sha1://{other}/gone.bin?manifest={missing}"
+    assert f"manifest {missing} of {gone}" in _raises(ContentNotFound, s.fetch, gone)
+    # the chunks are on no mirror: the error names the file's URI
+    msg = _raises(ContentNotFound, s.fetch, uri, progress=True)
+    assert uri in msg, msg
+    assert "fetch lost.bin:   0%|" in capsys.readouterr().err  # the total is known: a percentage
