@@ -374,3 +374,20 @@ def test_a_mirror_holding_the_whole_file_is_read_by_ranges(tmp_path):
     assert (f.nbytes, f.source) == (len(data), f"mirror {srv.url}")
     assert sorted(r for _, r, _ in srv.log) == ["bytes=0-99999", "bytes=100000-199999", "bytes=200000-249999"]
     assert st.load_bytes(h) == data
+
+
+def test_a_download_cut_short_keeps_its_pieces_by_default(origin):
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.origin import Origin
+    from intake_npx2020.store.uri import parse_uri
+
+    data = random_bytes(200_000, seed=49)
+    h = sha1(data)
+    (origin.root / "g.bin").write_bytes(data[:100_000])  # the source has only the first half
+    st = get_store()
+    u = parse_uri(f"sha1://{h}/raw.bin")
+    msg = _raises(FetchError, dl.download, st, u, len(data), [Origin(f"{origin.url}/g.bin")], piece=100_000,
+                  progress=False)
+    part = st.own.path / "tmp" / "downloads" / f"{h}.part"
+    assert msg.endswith(f"100000 of 200000 bytes are kept in {part}; run the same command again to resume"), msg
+    assert part.read_bytes()[:100_000] == data[:100_000]
