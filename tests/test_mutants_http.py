@@ -999,3 +999,16 @@ def test_remote_lookups_use_the_remotes_own_timeout(services):
     t = time.monotonic()
     assert _remote(0.3).size(KH) == len(KDATA)  # the gateway given up after 2 x 0.3 s; kachery 2 then asked
     assert time.monotonic() - t < 2.0
+
+
+def test_kachery2_is_asked_below_its_configured_path_and_a_malformed_answer_is_named(services, monkeypatch):
+    from intake_npx2020.errors import FetchError
+    from intake_npx2020.store.kachery import find_kachery2
+
+    _, k2 = services
+    monkeypatch.setenv("KACHERY_BASE_URL", f"{k2.url}/k2X")  # nothing but a trailing slash is dropped
+    assert find_kachery2(KH, timeout=5) is None
+    assert k2.requests_log[-1]["path"] == "/k2X/api/findFile"
+    k2.answers[KH] = {"found": "maybe"}
+    assert _raises(FetchError, find_kachery2, KH, timeout=5) == \
+        f"kachery 2 {k2.url}/k2X/api/findFile: malformed findFile answer \"{{'found': 'maybe'}}\""
