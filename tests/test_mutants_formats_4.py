@@ -70,6 +70,20 @@ def test_h5_paths_named_exactly_in_errors(tmp_path):
     assert _raises(InvalidObject, _read, data, "g/h") == "W: 'g/h' is a Group, not a dataset"
 
 
+def test_h5_read_without_h5py_names_the_use(monkeypatch):
+    import sys
+
+    from intake_npx2020.errors import MissingExtra
+    from intake_npx2020.formats.h5 import open_h5, read_dataset
+
+    data = _h5(lambda f: f.__setitem__("a", np.arange(3)))
+    with open_h5(data, "W") as f:
+        monkeypatch.setitem(sys.modules, "h5py", None)
+        msg = _raises(MissingExtra, read_dataset, f, "a", "W", len(data))
+    assert msg.startswith("h5py is needed for h5_v1 sortings but is not installed ("), msg
+    assert msg.endswith("); install it with: pip install 'intake_npx2020[h5]'"), msg
+
+
 def test_h5_storage_refused_with_the_dataset_named(tmp_path):
     secret = tmp_path / "secret"
     secret.write_bytes(np.array([1, 2, 3], "<i8").tobytes())
