@@ -583,3 +583,21 @@ def test_read_blocks_views_hold_unsigned_bytes(tmp_path):
     first = next(views)
     assert len(first) == 128 and first.tolist() == list(data[:128])
     views.close()
+
+
+def test_located_progress_bar_only_above_one_gib(tmp_path, capsys):
+    from intake_npx2020.errors import IntegrityError
+    from intake_npx2020.store.located import LocatedFiles
+
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"s" * 1000)
+    with pytest.raises(IntegrityError):
+        LocatedFiles().add("0" * 40, str(small), progress=True)
+    assert "check small.bin" not in capsys.readouterr().err
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate((1 << 30) + 1)  # sparse: 1 GiB + 1 byte of zeros
+    with pytest.raises(IntegrityError):  # any wrong hash: the bar is shown while hashing, before the check
+        LocatedFiles().add("0" * 40, str(big), progress=True)
+    err = capsys.readouterr().err
+    assert "check big.bin:   0%|" in err, err
