@@ -241,3 +241,71 @@ def test_openephys_one_channel_stream(tmp_path):
     rec_dir, _ = write_openephys(tmp_path / "oe", frames=20, num_channels=1, settings=False)
     r = read_openephys(rec_dir, geometry=_geom(tmp_path, 1))
     assert (r.raw_num_channels, r.num_frames, r.channel_ids, r.gain_to_uV) == (1, 20, [0], 0.1949999928474426)
+
+
+def _second_probe(settings: Path) -> None:
+    """settings.xml with a second Neuropixels probe (ProbeB, serial 22222222222) after ProbeA."""
+    x = settings.read_text()
+    start, end = x.index("<NP_PROBE"), x.index("</NP_PROBE>") + len("</NP_PROBE>")
+    probe_b = x[start:end].replace('probe_serial_number="18005107562"', 'probe_serial_number="22222222222"')
+    x = x[:end] + "\n" + probe_b.replace('port="1"', 'port="2"') + x[end:]
+    lfp = '<STREAM name="ProbeA-LFP" sample_rate="2500.0" channel_count="384"/>'
+    x = x.replace(lfp, lfp + '<STREAM name="ProbeB-AP" sample_rate="30000.0" channel_count="384"/>'
+                  '<STREAM name="ProbeB-LFP" sample_rate="2500.0" channel_count="384"/>')
+    settings.write_text(x)
+
+
+def test_openephys_probe_of_the_stream_among_two(tmp_path):
+    from intake_npx2020.formats.openephys import read_openephys
+
+    rec_dir, _ = write_openephys(tmp_path / "oe", frames=20)
+    _second_probe(rec_dir.parent.parent / "settings.xml")
+    assert read_openephys(rec_dir).extra["probe_serial"] == "18005107562"
+    b = "Neuropix-PXI-100.ProbeB-AP"
+    (rec_dir / "continuous" / OE_STREAM).rename(rec_dir / "continuous" / b)
+    _edit(rec_dir, lambda i: i["continuous"][0].update(folder_name=b + "/"))
+    r = read_openephys(rec_dir)
+    assert r.extra == {"stream": b, "probe_serial": "22222222222", "acquisition": "Open Ephys 0.6.4"}
+
+
+def test_openephys_stream_chosen_by_name(tmp_path):
+    from intake_npx2020.formats.openephys import read_openephys
+
+    rec_dir, _ = write_openephys(tmp_path / "oe", frames=20, num_channels=4, settings=False)
+    geom = _geom(tmp_path, 4)
+    aux = "Acquisition_Board-100.AUX"
+    (rec_dir / "continuous" / OE_STREAM).rename(rec_dir / "continuous" / aux)
+    _edit(rec_dir, lambda i: i["continuous"][0].update(folder_name=aux + "/"))
+    _edit(rec_dir, _two_streams)
+    lfp = rec_dir / "continuous" / "Neuropix-PXI-100.ProbeA-LFP" / "continuous.dat"
+    lfp.parent.mkdir()
+    lfp.write_bytes(bytes(4 * 2 * 5))
+    r = read_openephys(rec_dir, stream="AUX", geometry=geom)
+    assert (r.path.parent.name, r.num_frames, r.extra["stream"]) == (aux, 20, aux)
+    r = read_openephys(rec_dir, stream="LFP", geometry=geom)
+    assert (r.path, r.num_frames, r.samplerate, r.extra["stream"]) == (lfp, 5, 2500.0, lfp.parent.name)
+
+
+def test_openephys_gain_of_a_single_channel_used(tmp_path):
+    from intake_npx2020.formats.openephys import read_openephys
+
+    rec_dir, _ = write_openephys(tmp_path / "oe", frames=20, num_channels=4, settings=False)
+
+    def set_volts(info):
+        for c, v in zip(info["continuous"][0]["channels"], (0.5, 0.25, 0.5, 0.5)):
+            c["bit_volts"] = v
+    _edit(rec_dir, set_volts)
+    assert read_openephys(rec_dir, geometry=_geom(tmp_path, 1)).gain_to_uV == 0.5
+
+
+def test_openephys_geometry_without_probeinterface_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from intake_npx2020.errors import MissingExtra
+    from intake_npx2020.formats.openephys import read_openephys
+
+    rec_dir, _ = write_openephys(tmp_path / "oe", frames=20, num_channels=4)
+    monkeypatch.setitem(sys.modules, "probeinterface", None)
+    msg = _raises(MissingExtra, read_openephys, rec_dir)
+    assert msg.startswith("probeinterface is needed for reading Open Ephys geometry but is not installed ("), msg
+    assert msg.endswith("); install it with: pip install 'intake_npx2020[probe]'"), msg
