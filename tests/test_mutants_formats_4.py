@@ -262,3 +262,28 @@ def test_spikeglx_saved_channels_rules(tmp_path):
     assert _raises(InvalidInputFile, saved_channels, {"nSavedChans": "3", "snsApLfSy": "2,0,1",
                                                       "snsSaveChanSubset": "a:b"}, meta) == \
         f"{meta}: snsSaveChanSubset = 'a:b' cannot be read"
+
+
+# == Neuropixels probe facts ===============================================================================
+
+@pytest.mark.parametrize("uncertain, want", [
+    (None, {"probe_geometry": "as published"}),
+    ([], {"probe_geometry": "as published"}),
+    (["samplerate: guessed from the file size"], {"probe_geometry": "as published"}),
+    (["probe_detail: part number unknown"],
+     {"probe_geometry": "as published", "probe_uncertain": "probe_detail: part number unknown"}),
+    (["channel_ids"], {"probe_geometry": "reconstructed", "probe_uncertain": "channel_ids"}),
+    (["channel_map: from the sorter's params"],
+     {"probe_geometry": "reconstructed", "probe_uncertain": "channel_map: from the sorter's params"}),
+    ([" channel_positions : Kilosort's map"],
+     {"probe_geometry": "reconstructed", "probe_uncertain": " channel_positions : Kilosort's map"}),
+    (["samplerate/geometry: a/b guessed", "probe_detail: unknown", "num_frames: x"],
+     {"probe_geometry": "reconstructed", "probe_uncertain": "samplerate/geometry: a/b guessed; probe_detail: unknown"}),
+    (["probe_detail/channel_map: both"], {"probe_geometry": "reconstructed",
+                                           "probe_uncertain": "probe_detail/channel_map: both"}),
+    (["probe_details: not a field", "channel: neither", "x: channel_ids"], {"probe_geometry": "as published"}),
+], ids=["none", "empty", "other", "detail", "ids", "map", "positions-spaced", "mixed", "slash", "near-names"])
+def test_probe_notes(uncertain, want):
+    from intake_npx2020.formats.neuropixels import probe_notes
+
+    assert probe_notes(uncertain) == want
