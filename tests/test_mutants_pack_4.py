@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -231,11 +232,12 @@ def test_a_transient_error_is_retried_with_the_failovers_backoff(env, caplog):
     assert env.backoffs == [1, 2] and env.counts["retries"] == 2 and env.counts["requests"] == 5
 
 
-def test_all_attempts_failing_gives_none_and_names_each(env):
+def test_all_attempts_failing_gives_none_and_names_each(env, caplog):
     env.fetch(CHUNKS[1])
     env.srv.plan = ["503", "corrupt", "429"]
     errors: list = []
-    assert env.fetch(CHUNKS[0], errors) is None
+    with caplog.at_level(logging.WARNING, LOG):
+        assert env.fetch(CHUNKS[0], errors) is None
     url = env.srv.url + pco_path(CHUNKS[0].sha1)
     bad = bytearray(env.enc[CHUNKS[0].sha1])
     bad[len(bad) // 2] ^= 0xFF
@@ -243,6 +245,8 @@ def test_all_attempts_failing_gives_none_and_names_each(env):
                       (f"{url}: sha1 {sha1(bytes(bad))} does not match the index's {sha1(env.enc[CHUNKS[0].sha1])} "
                        "(corrupt data discarded)"), f"GET {url}: HTTP 429"]
     assert env.counts["retries"] == 2 and env.counts["packed_chunks"] == 1
+    assert [r.getMessage() for r in caplog.records] == [f"{errors[0]}; retrying (1 of 3 attempts made)", errors[1],
+                                                        f"{errors[2]}; retrying (3 of 3 attempts made)"]
 
 
 def test_a_permanent_error_is_not_retried(env, caplog):
@@ -303,7 +307,32 @@ def test_each_request_has_the_mirrors_own_timeout(tmp_path, server):
 
 
 def test_suffixed_urls_name_the_packed_objects(env):
-    view = packed_mod._Suffixed(env.mirror, ".pco")
+    mirror = Mirror(env.srv.url, timeout=3.5, pool=3)
+    view = packed_mod._Suffixed(mirror, ".pco")
     assert view.url(CHUNKS[0].sha1) == env.srv.url + pco_path(CHUNKS[0].sha1)
-    assert (view.base, view.timeout, view.pool) == (env.mirror.base, env.mirror.timeout, env.mirror.pool)
+    assert (view.base, view.timeout, view.pool) == (mirror.base, 3.5, 3)
     assert hashlib.sha1(b"").hexdigest() not in view.url(CHUNKS[0].sha1)
+
+
+def test_a_slow_index_of_one_file_does_not_hold_up_another_files(env):
+    other = "4" * 40
+    write_index(env.root, [Stored(CHUNKS[0], "pco", len(env.enc[CHUNKS[0].sha1]), sha1(env.enc[CHUNKS[0].sha1])),
+                           Stored(CHUNKS[1], "raw", 4000, CHUNKS[1].sha1),
+                           Stored(CHUNKS[2], "raw", CHUNKS[2].size, CHUNKS[2].sha1)], file_sha1=other)
+    env.srv.plan = ["stall"]  # the first request, file F's index: 10 bytes, then nothing for 2 s
+    slow = threading.Thread(target=env.fetch, args=(CHUNKS[0],), daemon=True)
+    slow.start()
+    assert _wait(lambda: env.paths() == [idx_path()])
+    t = time.monotonic()
+    assert bytes(env.fetch(CHUNKS[0], file_sha1=other)) == C0
+    assert time.monotonic() - t < 1.0
+    slow.join(10)
+
+
+def _wait(cond, seconds: float = 5.0) -> bool:
+    t = time.monotonic()
+    while not cond():
+        if time.monotonic() - t > seconds:
+            return False
+        time.sleep(0.01)
+    return True

@@ -420,3 +420,51 @@ def test_shutdown_returns_promptly_and_the_server_answers_until_then(tmp_path):
     threading.Thread(target=lambda: (srv.shutdown(), done.set()), daemon=True).start()
     assert done.wait(3.0)
     srv.server_close()
+
+
+def test_a_client_that_stops_reading_is_let_go_at_the_socket_timeout(tmp_path):
+    root = tmp_path / "store"
+    h = write_blob(root, random_bytes(16 << 20, seed=44))
+    srv, base = serve_in_thread(root, timeout=0.3, request_timeout=5.0)
+    try:
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=5) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(get("/" + blob_relpath(h)))  # and never reads: the send times out after 0.3 s
+            assert _until(lambda: srv.active_connections == 1)
+            t = time.monotonic()
+            assert _until(lambda: srv.active_connections == 0, 3.0)
+            assert time.monotonic() - t < 2.0  # closed then, not left waiting for a next request
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_file_shorter_than_announced_ends_the_connection(tmp_path, monkeypatch):
+    srv, port = _served(tmp_path, request_timeout=5.0)
+    ino = os.stat(tmp_path / "store" / blob_relpath(H)).st_ino
+    real = os.fstat
+
+    def shrunk(fd):  # the blob lost 100 bytes between its size being read and its bytes being sent
+        st = real(fd)
+        return os.stat_result((*st[:6], st.st_size + 100, *st[7:10])) if st.st_ino == ino else st
+
+    monkeypatch.setattr(serve.os, "fstat", shrunk)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(get("/" + blob_relpath(H)))
+            t = time.monotonic()
+            out = _read_all(s)
+            assert time.monotonic() - t < 2.0 and b"\r\nContent-Length: 1100\r\n" in out and out.endswith(DATA)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_serve_forever_polls_for_shutdown_every_half_second_by_default(tmp_path):
+    srv = make_server(tmp_path)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    time.sleep(0.05)
+    t = time.monotonic()
+    srv.shutdown()
+    assert time.monotonic() - t < 1.0
+    srv.server_close()
