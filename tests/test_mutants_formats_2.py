@@ -491,6 +491,9 @@ def test_npy_pair(tmp_path):
     assert (s.source_format, s.sorter, s.times_file, s.labels_file) == ("npy", "unknown", tf, lf)
     assert s.units == [{"unit_id": -1, "num_spikes": 3}, {"unit_id": 4, "num_spikes": 1}]
     assert s.samplerate is None and s.curation is None and s.side_files == () and s.extra == {}
+    lf.write_bytes(b"garbage here")
+    assert _raises(InvalidInputFile, read_npy_pair, tf, lf) == f"{lf}: unit labels is not a valid .npy file: the " \
+        "magic string is not correct; expected b'\\x93NUMPY', got b'garbag'"
     np.save(lf, np.array([1.5, 4, 1, 1]))
     msg = _raises(InvalidInputFile, read_npy_pair, tf, lf)
     assert msg.startswith(f"{lf}: unit labels holds non-integral"), msg

@@ -133,13 +133,23 @@ def test_h5_dataset_size_bound():
     n = 1100 * 100 + (1 << 20)  # bytes a dataset may hold in a file of 100 bytes
 
     def build(f):
-        for name, size in (("eq", n), ("over", n + 1)):
-            f.create_dataset(name, data=np.zeros(size, np.uint8), chunks=(1 << 16,), compression="gzip")
+        for name, size in (("eq", n // 2), ("over", n // 2 + 1)):
+            f.create_dataset(name, data=np.zeros(size, "<i2"), chunks=(1 << 16,), compression="gzip")
     data = _h5(build)
-    assert _read(data, "eq", 100).size == n
+    assert _read(data, "eq", 100).size == n // 2
     assert _raises(InvalidObject, _read, data, "over", 100) == \
-        f"W: dataset 'over' of shape ({n + 1},) is larger than its file can hold"
-    assert _read(data, "over", 101).size == n + 1
+        f"W: dataset 'over' of shape ({n // 2 + 1},) is larger than its file can hold"
+    assert _read(data, "over", 102).size == n // 2 + 1
+
+
+def test_h5_corrupt_chunk_is_named():
+    data = bytearray(_h5(lambda f: f.create_dataset("z", data=np.arange(1000, dtype="<i8"), chunks=(1000,),
+                                                   compression="gzip")))
+    with h5py.File(io.BytesIO(bytes(data)), "r") as f:
+        start = f["z"].id.get_chunk_info(0).byte_offset
+    data[start + 10:start + 60] = b"\xab" * 50
+    assert _raises(InvalidObject, _read, bytes(data), "z") == \
+        "W: cannot read dataset 'z': Can't synchronously read data (filter returned failure during read)"
 
 
 def test_h5_not_an_hdf5_file():
