@@ -381,6 +381,12 @@ def test_url_reader_reads_ranges_wholes_and_404s():
         msg = _raises(PermanentError, r.read, f"{s.url}/obj", None, None, 60)  # the stated size is checked
         assert msg == f"GET {s.url}/obj: Content-Length 100 but 60 bytes were asked for"
         assert r.read(f"{s.url}/gone") is None
+    from helpers import free_port
+
+    from intake_npx2020.store.mirror import TransientError
+
+    closed = f"http://127.0.0.1:{free_port()}/obj?sig=1"
+    assert _raises(TransientError, r.read, closed, 0, 4).startswith(f"GET {closed} bytes 0-3: ConnectionError: ")
 
 
 # == where the originals are (error hints) ======================================================================
