@@ -54,7 +54,7 @@ def test_parse_range_of_an_empty_file_is_never_satisfiable():
 
 # == a served store and published site ===========================================================================
 
-def request(port: int, raw: bytes, n: int = 1, timeout: float = 10.0) -> list[tuple[list[str], bytes]]:
+def request(port: int, raw: bytes, n: int = 1, timeout: float = 3.0) -> list[tuple[list[str], bytes]]:
     """Send ``raw`` on one connection; read ``n`` answers by their Content-Length (HEAD answers: no body)."""
     heads = [line.split(b" ", 1)[0] for line in raw.split(b"\r\n") if line and b":" not in line]
     out = []
@@ -282,10 +282,10 @@ def _read_all(s: socket.socket) -> bytes:
 def test_connections_beyond_the_limit_are_told_to_retry_and_counted_back(tmp_path):
     srv, port = _served(tmp_path, max_connections=2, request_timeout=5.0)
     try:
-        a = socket.create_connection(("127.0.0.1", port), timeout=5)
-        b = socket.create_connection(("127.0.0.1", port), timeout=5)
+        a = socket.create_connection(("127.0.0.1", port), timeout=3)
+        b = socket.create_connection(("127.0.0.1", port), timeout=3)
         assert _until(lambda: srv.active_connections == 2)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
             assert _read_all(c) == BUSY
         assert srv.active_connections == 2
         a.sendall(get("/" + blob_relpath(H), "Connection: close\r\n"))
@@ -305,11 +305,11 @@ def test_connections_beyond_the_limit_are_told_to_retry_and_counted_back(tmp_pat
 def test_an_idle_connection_is_cut_at_the_request_deadline(tmp_path):
     srv, port = _served(tmp_path, request_timeout=0.2)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
             t = time.monotonic()
             assert _read_all(s) == b""
             assert time.monotonic() - t < 0.9
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # a kept-alive connection: same
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:  # a kept-alive connection: same
             s.sendall(get("/" + blob_relpath(H)))
             got = b""
             while not got.endswith(DATA):
@@ -331,7 +331,7 @@ def test_the_request_deadline_does_not_cover_answering(tmp_path, monkeypatch):
     monkeypatch.setattr(serve, "open_blob", slow_disk)
     srv, port = _served(tmp_path, request_timeout=0.2)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
             s.sendall(get("/" + blob_relpath(H), "Connection: close\r\n"))
             assert _read_all(s).endswith(DATA)
     finally:
@@ -364,7 +364,7 @@ def test_bugs_are_reported_on_stderr_and_hang_ups_are_not(tmp_path, monkeypatch,
 
             monkeypatch.setattr(serve, "open_blob", broken)
             capfd.readouterr()
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
                 s.sendall(get("/" + blob_relpath(H)))
                 assert _read_all(s) == b""
             assert _until(lambda: srv.active_connections == 0)
@@ -450,7 +450,7 @@ def test_a_file_shorter_than_announced_ends_the_connection(tmp_path, monkeypatch
 
     monkeypatch.setattr(serve.os, "fstat", shrunk)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
             s.sendall(get("/" + blob_relpath(H)))
             t = time.monotonic()
             out = _read_all(s)
