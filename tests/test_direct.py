@@ -273,3 +273,32 @@ def test_copy_into_copies_every_byte_small_or_large(n):
     assert bytes(out[5:5 + n]) == src and bytes(out[:5]) == bytes(5) and bytes(out[5 + n:]) == bytes(5)
     with pytest.raises(ValueError):
         copy_into(out[:n + 1], src)
+
+
+def test_bodies_read_past_urllib3_still_reuse_one_connection(tmp_path):
+    from helpers import FaultServer, write_blob
+
+    from intake_npx2020.store.mirror import Mirror
+
+    data = random_bytes(3 * LARGE + 77, seed=9)
+    h = write_blob(tmp_path / "m", data)
+    srv = FaultServer(tmp_path / "m")
+    clients = []
+    handle = srv.handle
+    srv.handle = lambda req: clients.append(req.client_address) or handle(req)
+    try:
+        mirror = Mirror(srv.url, timeout=5)
+        for a in range(0, len(data), LARGE // 2 + 1):
+            b = min(len(data), a + LARGE // 2 + 1)
+            body = mirror.get(h, a, b)
+            assert bytes(body.data) == data[a:b] and body.sha1 == sha1(data[a:b])
+        whole = mirror.get(h, size=len(data))
+        assert bytes(whole.data) == data and whole.sha1 == h
+        assert len(clients) == 8 and len(set(clients)) == 1  # eight requests, one connection
+        srv.plan = ["truncate"]
+        with pytest.raises(Exception, match="truncated body"):
+            mirror.get(h, 0, LARGE)
+        assert bytes(mirror.get(h, 0, LARGE).data) == data[:LARGE]  # on a new connection: the broken one is dropped
+        assert len(set(clients)) == 2
+    finally:
+        srv.close()

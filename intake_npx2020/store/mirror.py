@@ -145,15 +145,18 @@ class Mirror:
         digest = hashlib.sha1()
         got = 0
         extra = b""
+        readinto, direct = _body_reader(r)
         try:
             while got < n:
-                k = r.raw.readinto(view[got:got + _STEP])
+                k = readinto(view[got:got + _STEP])
                 if not k:
                     break
                 digest.update(view[got:got + k])  # overlaps hashing with the socket filling up
                 got += k
             if check_extra and got == n:  # no Content-Length: the body must end here
                 extra = r.raw.read(1)
+            if direct and got == n and r.raw._fp.isclosed():
+                r.raw.release_conn()  # the body was read past urllib3: hand the connection back for reuse
         except Exception as err:  # noqa: BLE001 - a broken body is a transient failure of this mirror
             raise TransientError(f"{_why(err, dl, where)} after {got} of {n} bytes") from err
         if got < n:
@@ -185,6 +188,20 @@ class Mirror:
         if dl.fired:
             raise TransientError(f"{where}: deadline passed after {dl.elapsed():.1f} s, {len(buf)} bytes")
         return Body(buf, hashlib.sha1(buf).hexdigest())
+
+
+def _body_reader(r):
+    """``(readinto, direct)`` for the body of ``r``: ``http.client``'s own ``readinto`` when it can be used.
+
+    urllib3's ``readinto`` reads into a new ``bytes`` object and copies it (about 1 MB at a time, holding the GIL);
+    ``http.client``'s reads the socket straight into the buffer. Used for plain bodies only (no content coding):
+    the bytes are the same either way, and their sha1 is checked.
+    """
+    fp = getattr(r.raw, "_fp", None)
+    if (callable(getattr(fp, "readinto", None)) and callable(getattr(fp, "isclosed", None))
+            and not r.headers.get("Content-Encoding")):
+        return fp.readinto, True
+    return r.raw.readinto, False
 
 
 def _why(err: BaseException, dl: Deadline, where: str) -> str:
