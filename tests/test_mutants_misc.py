@@ -552,27 +552,6 @@ def test_read_blocks_takes_only_the_extent_of_a_longer_local_file(tmp_path):
     assert got == data
 
 
-def test_read_blocks_files_not_inherited_by_child_processes(tmp_path):
-    import fcntl
-
-    from intake_npx2020.store.blocks import read_blocks
-
-    s, _, uri = _chunked(tmp_path)
-    it = read_blocks(s, uri, 0, 50_000, bytearray(1000))
-    next(it)
-    own = str(tmp_path / "own-store")
-    new = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith(own):
-                new.append(int(fd))
-        except FileNotFoundError:  # the descriptor of the listing itself
-            pass
-    assert len(new) == 5
-    assert all(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC for fd in new)
-    it.close()
-
-
 def test_read_blocks_views_hold_unsigned_bytes(tmp_path):
     import numpy as np
 

@@ -341,21 +341,6 @@ def test_evict_tolerates_a_blob_removed_meanwhile(tmp_path, monkeypatch):
     assert not b.exists()
 
 
-def test_entry_descriptors_are_close_on_exec(tmp_path):
-    area = TempArea(tmp_path / "tmp")
-    e = area.new(H)
-    fd = e.create()
-    assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
-    target = tmp_path / "t.bin"
-    target.write_bytes(b"t")
-    linked = area.new(H)
-    os.link(target, linked.path)
-    linked.hold()
-    assert fcntl.fcntl(linked.fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
-    e.close()
-    linked.close()
-
-
 def test_an_entry_of_a_live_process_is_kept_and_the_process_left_alone(tmp_path):
     import subprocess
     import sys
