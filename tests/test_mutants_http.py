@@ -125,10 +125,15 @@ def test_session_request_is_cut_off_by_the_deadline_and_sends_plain_headers():
         headers = ok.requests_log[-1]["headers"]
         assert headers["accept-encoding"] == "identity" and headers["user-agent"] == "intake_npx2020"
         other = []
-        t = threading.Thread(target=lambda: other.append(session(4)))
+
+        def in_a_new_thread():  # a thread that never ran a request under a deadline
+            other.append(session(4))
+            other.append(session(4).get(ok.url + "/t", timeout=(5, 5)).content)
+
+        t = threading.Thread(target=in_a_new_thread)
         t.start()
         t.join()
-        assert other[0] is not s  # another thread has its own
+        assert other[0] is not s and other[1] == b"ok"  # another thread has its own, and it works
     with _Scripted(_stall(3.0)) as slow:
         t = time.monotonic()
         with Deadline(0.4), pytest.raises(requests.RequestException):
