@@ -152,3 +152,44 @@ def test_a_link_record_is_followed_while_its_mtime_is_within_a_second(tmp_path, 
     rec = tmp_path / "r.link"
     rec.write_text(json.dumps({"path": str(target), "size": 3, "mtime": 1_700_000_000.0 + skew}))
     assert (_link_target(rec) == str(target)) is followed
+
+
+def test_a_stalled_mirror_is_named_with_its_deadline_and_the_error_type(tmp_path):
+    from faults import ScriptedMirror, put_blob
+
+    data = random_bytes(50_000, seed=8)
+    h = put_blob(tmp_path / "src", data)
+    bad = ScriptedMirror(tmp_path / "src").script("stall-body")
+    try:
+        st = get_store({"mirrors": bad.url, "timeout": 0.4, "retries": 1})
+        with pytest.raises(FetchError) as err:
+            st.read(f"sha1://{h}/x.bin")
+        msg = str(err.value)
+        assert f"GET {bad.url}/{blob_relpath(h)}: no complete response within its 0.4 s deadline (" in msg, msg
+        name = msg.split("deadline (")[1].split(")")[0]
+        assert name.isidentifier() and name != "NoneType", msg  # the exception's type
+    finally:
+        bad.close()
+
+
+def test_a_refused_connection_names_the_error_type_and_its_text(tmp_path):
+    from helpers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    st = get_store({"mirrors": url, "timeout": 1, "retries": 1})
+    with pytest.raises(FetchError) as err:
+        st.read("sha1://" + "cd" * 20 + "/x.bin")
+    msg = str(err.value)
+    assert f"GET {url}/{blob_relpath('cd' * 20)}: ConnectionError: " in msg, msg
+    assert "Connection refused" in msg or "Max retries" in msg, msg
+
+
+def test_clear_removes_even_a_one_byte_cached_blob(tmp_path):
+    from helpers import sha1 as sha1_of
+
+    from intake_npx2020.store.local import OwnStore
+
+    own = OwnStore(tmp_path / "s")
+    own.put(sha1_of(b"x"), b"x")
+    left, leftovers = own.clear()
+    assert left == 0 and leftovers == [] and not own.locate(sha1_of(b"x"))
