@@ -44,7 +44,7 @@ def _unreferenced_count() -> int | None:
 class BufferPool:
     """Buffers of large bodies; at most ``keep`` retired ones wait for reuse (the oldest are let go first)."""
 
-    def __init__(self, keep: int = 12):
+    def __init__(self, keep: int = 8):
         self._retired: deque[np.ndarray] = deque(maxlen=keep)
         self._lock = threading.Lock()
         self._free_count = _unreferenced_count()
