@@ -297,3 +297,23 @@ def test_probe_notes(uncertain, want):
     from intake_npx2020.formats.neuropixels import probe_notes
 
     assert probe_notes(uncertain) == want
+
+
+# == gather: long ranges in parts ==========================================================================
+
+@pytest.mark.parametrize("cols", [[0, 1, 2, 3, 7, 8], [9, 2, 5], list(range(10))], ids=["runs", "take", "all"])
+def test_gather_of_a_long_range_in_parts_gives_the_same_frames(tmp_path, monkeypatch, cols):
+    from helpers import make_raw, put_file
+
+    from intake_npx2020.formats import gather
+    from intake_npx2020.store import get_store
+
+    raw = make_raw(3000, 10, seed=5)
+    uri = put_file(tmp_path / "own-store", raw.tobytes())
+    monkeypatch.setattr(gather, "SPLIT", 4096)  # ranges of 8 KiB and more are cut in parts (96 MiB in use)
+    monkeypatch.setattr(gather.os, "cpu_count", lambda: 4)
+    cols = np.array(cols)
+    for a, b in ((0, 3000), (7, 2999), (100, 1000)):
+        out = np.empty((b - a, len(cols)), np.int16)
+        gather.gather_columns(get_store(), uri, a * 20, 10, cols, out)
+        np.testing.assert_array_equal(out, raw[a:b][:, cols])
