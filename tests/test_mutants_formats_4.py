@@ -317,3 +317,56 @@ def test_gather_of_a_long_range_in_parts_gives_the_same_frames(tmp_path, monkeyp
         out = np.empty((b - a, len(cols)), np.int16)
         gather.gather_columns(get_store(), uri, a * 20, 10, cols, out)
         np.testing.assert_array_equal(out, raw[a:b][:, cols])
+
+
+# == Neuropixels electrodes ===============================================================================
+
+def test_np1_electrodes_adc_slots_and_frames():
+    from intake_npx2020.formats.neuropixels import channel_geometry, find_frame
+
+    g = channel_geometry([[16, 0], [48, 0], [0, 20], [32, 20], [16, 40], [32, 460]], "NP1")
+    assert g["electrode"].tolist() == [0, 1, 2, 3, 4, 47] and g["shank"].tolist() == [0] * 6
+    assert g["contact_id"].tolist() == ["e0", "e1", "e2", "e3", "e4", "e47"]
+    assert g["adc_group"].tolist() == [0, 1, 0, 1, 0, 3] and g["adc_sample_order"].tolist() == [0, 0, 1, 1, 2, 11]
+    assert g["inter_sample_shift"].tolist() == [0.0, 0.0, 1 / 13, 1 / 13, 2 / 13, 11 / 13]
+    g = channel_geometry([[16, 20 * 192], [48, 20 * 479 - 20], [32, 20 * 479]], "NP1")  # electrodes 384, 957, 959
+    assert g["electrode"].tolist() == [384, 957, 959] and g["adc_group"].tolist() == [0, 15, 15]
+    assert channel_geometry([[16, 20 * 480]], "NP1") is None  # electrode 960: beyond the shank
+    assert find_frame([[16, 0], [0, 20]], "NP1")[0] == (1.0, 0.0, 0.0)
+    frame, shank, electrode = find_frame([[43, 20], [11, 20], [59, 40], [27, 40]], "NP1")  # Kilosort's map
+    assert frame == (-1.0, 59.0, 20.0) and electrode.tolist() == [0, 1, 2, 3] and shank.tolist() == [0] * 4
+    frame, _, electrode = find_frame([[27, 0], [59, 0], [11, 20]], "NP1")  # SpikeGLX's: x from the shank's edge
+    assert frame == (1.0, 11.0, 0.0) and electrode.tolist() == [0, 1, 2]
+
+
+def test_electrode_positions_tolerance_and_bounds():
+    from intake_npx2020.formats.neuropixels import (
+        channel_geometry,
+        find_frame,
+        model_for,
+    )
+
+    assert channel_geometry([[16.49, 0.49]], "NP1")["electrode"].tolist() == [0]
+    assert channel_geometry([[15.51, 39.51]], "NP1")["electrode"].tolist() == [4]
+    for bad in ([16.5, 0], [16, 0.5], [15.5, 0], [16, -0.5], [80, 0], [-16, 20], [16, -40], [0, 0]):
+        assert channel_geometry([bad], "NP1") is None, bad
+    assert channel_geometry([[16, 0], [16, 0]], "NP1") is None
+    assert find_frame([], "NP1") is None and find_frame([[16, 0]], "NP3") is None and find_frame([[16, 0]], None) \
+        is None
+    assert model_for(1) is None and model_for("NP1").num_shanks == 1 and model_for("np1") is None
+
+
+def test_np2_single_and_four_shanks():
+    from intake_npx2020.formats.neuropixels import channel_geometry, find_frame
+
+    g = channel_geometry([[0, 0], [32, 0], [0, 15], [32, 15 * 639]], "NP2")
+    assert g["electrode"].tolist() == [0, 1, 2, 1279] and g["contact_id"].tolist() == ["e0", "e1", "e2", "e1279"]
+    assert sorted(g) == ["contact_id", "electrode", "shank"]
+    assert channel_geometry([[0, 15 * 640]], "NP2") is None
+    assert find_frame([[27, 0], [59, 15]], "NP2")[0] == (1.0, 27.0, 0.0)
+    g = channel_geometry([[0, 0], [282, 15], [750, 15 * 639], [782, 0]], "NP2 4-shank")
+    assert g["shank"].tolist() == [0, 1, 3, 3] and g["electrode"].tolist() == [0, 3, 1278, 1]
+    assert g["contact_id"].tolist() == ["s0e0", "s1e3", "s3e1278", "s3e1"]
+    assert channel_geometry([[1000, 0]], "NP2 4-shank") is None and channel_geometry([[-250, 0]], "NP2 4-shank") \
+        is None
+    assert channel_geometry([[250, 0]], "NP2") is None
