@@ -1023,3 +1023,9 @@ def test_kachery2_is_asked_below_its_configured_path_and_a_malformed_answer_is_n
     k2.answers[KH] = {"found": "maybe"}
     assert _raises(FetchError, find_kachery2, KH, timeout=5) == \
         f"kachery 2 {k2.url}/k2X/api/findFile: malformed findFile answer \"{{'found': 'maybe'}}\""
+
+
+def test_https_requests_go_through_the_same_deadline_adapter_as_http():
+    s = session(4)
+    assert s.get_adapter("https://127.0.0.1/x") is s.get_adapter("http://127.0.0.1/x")
+    assert type(s.get_adapter("https://127.0.0.1/x")).__name__ == "DeadlineAdapter"

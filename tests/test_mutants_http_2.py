@@ -391,3 +391,19 @@ def test_a_download_cut_short_keeps_its_pieces_by_default(origin):
     part = st.own.path / "tmp" / "downloads" / f"{h}.part"
     assert msg.endswith(f"100000 of 200000 bytes are kept in {part}; run the same command again to resume"), msg
     assert part.read_bytes()[:100_000] == data[:100_000]
+
+
+def test_a_zip_archive_is_refused_with_what_to_do(origin):
+    from intake_npx2020.store import get_store
+
+    data = dl.ZIP_MAGIC + random_bytes(20_000, seed=50)
+    h = sha1(data)
+    src = _serve(origin, "h.zip", data)
+    msg = _raises(FetchError, dl.fetch, get_store(), f"sha1://{h}/raw.bin", [src], progress=False)
+    assert msg.startswith(f"sha1://{h}/raw.bin: could not download it: {src['url']} is a zip archive, not the raw file "
+                          "itself: download it, unpack it, and run `npx2020 add` on the raw file. "), msg
+
+
+def test_a_piece_is_retried_after_a_backoff():
+    src = _Source(DATA, faults={0: ["transient"]})
+    assert bytes(dl._piece(src, 0, 1000, None, 2).data) == DATA[:1000] and len(src.reads) == 2
