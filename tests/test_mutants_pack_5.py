@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from helpers import random_bytes, sha1, write_blob
+from helpers import free_port, random_bytes, sha1, write_blob
 
 from intake_npx2020.store import serve
 from intake_npx2020.store.local import blob_relpath
@@ -468,3 +468,48 @@ def test_serve_forever_polls_for_shutdown_every_half_second_by_default(tmp_path)
     srv.shutdown()
     assert time.monotonic() - t < 1.0
     srv.server_close()
+
+
+def test_serve_in_thread_uses_the_port_given_and_daemon_threads(tmp_path):
+    root = tmp_path / "store"
+    write_blob(root, DATA)
+    before = set(threading.enumerate())
+    port = free_port()
+    srv, base = serve_in_thread(root, port=port)
+    try:
+        assert base == f"http://127.0.0.1:{port}"
+        assert request(port, get("/" + blob_relpath(H)))[0][1] == DATA
+        started = set(threading.enumerate()) - before
+        assert len(started) >= 2 and all(t.daemon for t in started)  # the server and its watchdog: never block exit
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_serve_in_thread_notices_shutdown_within_a_tenth_of_a_second(tmp_path):
+    took = []
+    for _ in range(3):
+        srv, _ = serve_in_thread(tmp_path)
+        time.sleep(0.02)
+        t = time.monotonic()
+        srv.shutdown()
+        took.append(time.monotonic() - t)
+        srv.server_close()
+    assert min(took) < 0.3, took
+
+
+def test_a_pinned_link_is_served_from_a_named_link_dir(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "rec.bin").write_bytes(DATA)
+    root = tmp_path / "store"
+    (root / blob_relpath(H)).parent.mkdir(parents=True)
+    os.symlink(raw / "rec.bin", root / blob_relpath(H))
+    (root / "pins").mkdir()
+    (root / "pins" / H).touch()
+    srv, base = serve_in_thread(root, link_dirs=[raw])
+    try:
+        assert request(int(base.rsplit(":", 1)[1]), get("/" + blob_relpath(H)))[0][1] == DATA
+    finally:
+        srv.shutdown()
+        srv.server_close()
