@@ -259,7 +259,7 @@ def test_download_in_small_pieces_shows_progress_and_writes_a_standard_manifest(
     src = _serve(origin, "a.bin", data)
     f = dl.fetch(st, f"sha1://{h}/raw.bin", [src], piece=100_000, progress=True)
     err = capsys.readouterr().err
-    assert "download raw.bin:" in err
+    assert "download raw.bin:" in err and f"hash {h}.part:" in err  # the whole file hashed once, shown
     assert (f.uri, f.nbytes, f.source) == (f"sha1://{h}/raw.bin", len(data), src["url"])
     m = st.manifest(f.manifest, h)
     assert [(c.start, c.end, c.sha1) for c in m.chunks] == [(0, len(data), h)]  # one 20 MB chunk, not 3 pieces
@@ -407,3 +407,13 @@ def test_a_zip_archive_is_refused_with_what_to_do(origin):
 def test_a_piece_is_retried_after_a_backoff():
     src = _Source(DATA, faults={0: ["transient"]})
     assert bytes(dl._piece(src, 0, 1000, None, 2).data) == DATA[:1000] and len(src.reads) == 2
+
+
+def test_an_unreachable_original_source_is_named_with_the_range_asked():
+    from helpers import free_port
+
+    from intake_npx2020.store.origin import Origin, OriginReader
+
+    url = f"http://127.0.0.1:{free_port()}/raw.bin"
+    msg = _raises(TransientError, OriginReader(timeout=5).read_range, Origin(url, offset=10), 0, 100)
+    assert msg.startswith(f"GET {url} bytes 10-109: ConnectionError: "), msg
