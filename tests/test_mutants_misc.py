@@ -141,6 +141,9 @@ def test_mirror_that_is_not_a_url_nor_a_path_is_refused():
         ("https://h.example/a", "file:///m/x", "/abs/y")
     assert setting_value("mirrors", {"mirrors": ["http://h:1/", Path("/abs/z/")]}) == ("http://h:1", "/abs/z")
     assert setting_value("read_roots", {"read_roots": " /a/ , /b"}) == ("/a", "/b")
+    # only slashes are trimmed, whatever the last letter
+    assert setting_value("read_roots", {"read_roots": "/data/X/,/data/XX"}) == ("/data/X", "/data/XX")
+    assert setting_value("read_roots", {"read_roots": ["/data/X/", Path("/data/XX")]}) == ("/data/X", "/data/XX")
 
 
 def test_urls_are_mirrors_and_paths_are_read_roots(tmp_path, monkeypatch):
