@@ -370,3 +370,57 @@ def test_np2_single_and_four_shanks():
     assert channel_geometry([[1000, 0]], "NP2 4-shank") is None and channel_geometry([[-250, 0]], "NP2 4-shank") \
         is None
     assert channel_geometry([[250, 0]], "NP2") is None
+
+
+def test_spikeglx_max_int_defaults():
+    """512 on NP1.0-type probes (the default type 0, or phase 3A's imProbeOpt), else 2 ** (ADC bits - 1), 14 bits
+    when probeinterface does not say."""
+    probeinterface = pytest.importorskip("probeinterface")
+    from pathlib import Path
+
+    from intake_npx2020.formats.spikeglx import gains_to_uV
+
+    meta_path = Path("x.ap.meta")
+    probe = probeinterface.generate_linear_probe(num_elec=2)
+    probe.annotate(ap_gain=100)
+    assert gains_to_uV({"imAiRangeMax": "0.5"}, probe, meta_path) == [0.5 / 512 / 100 * 1e6] * 2
+    assert gains_to_uV({"imAiRangeMax": "0.5", "imDatPrb_type": "24"}, probe, meta_path) == \
+        [0.5 / 8192 / 100 * 1e6] * 2
+    assert gains_to_uV({"imAiRangeMax": "0.5", "imDatPrb_type": "24", "imProbeOpt": "0"}, probe, meta_path) == \
+        [0.5 / 512 / 100 * 1e6] * 2
+    probe.annotate(adc_bit_depth=12)
+    assert gains_to_uV({"imAiRangeMax": "0.5", "imDatPrb_type": "1100"}, probe, meta_path) == \
+        [0.5 / 512 / 100 * 1e6] * 2
+    assert gains_to_uV({"imAiRangeMax": "0.5", "imDatPrb_type": "2013"}, probe, meta_path) == \
+        [0.5 / 2048 / 100 * 1e6] * 2
+
+
+def test_spikeglx_probe_that_probeinterface_cannot_read_or_that_disagrees(tmp_path, monkeypatch):
+    probeinterface = pytest.importorskip("probeinterface")
+    from authoring_data import write_spikeglx
+
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.spikeglx import read_spikeglx
+
+    bin_path, _ = write_spikeglx(tmp_path / "s", frames=10)
+    meta = bin_path.with_suffix(".meta")
+
+    def unreadable(path):
+        raise KeyError("imroTbl")
+    monkeypatch.setattr(probeinterface, "read_spikeglx", unreadable)
+    assert _raises(InvalidInputFile, read_spikeglx, bin_path) == \
+        f"{meta}: probeinterface cannot read the probe (imDatPrb_pn, imroTbl): KeyError: 'imroTbl'"
+    monkeypatch.setattr(probeinterface, "read_spikeglx", lambda path: probeinterface.generate_linear_probe(3))
+    assert _raises(InvalidInputFile, read_spikeglx, bin_path) == \
+        f"{meta}: the probe has 3 saved contacts but snsApLfSy says 384 AP channels"
+
+
+def test_spikeglx_geometry_without_probeinterface_names_the_use(tmp_path, monkeypatch):
+    import sys
+
+    from intake_npx2020.errors import MissingExtra
+    from intake_npx2020.formats.spikeglx import _probe
+
+    monkeypatch.setitem(sys.modules, "probeinterface", None)
+    msg = _raises(MissingExtra, _probe, tmp_path / "x.ap.meta", 384)
+    assert msg.startswith("probeinterface is needed for reading SpikeGLX geometry but is not installed ("), msg
