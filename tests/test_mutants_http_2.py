@@ -417,3 +417,50 @@ def test_an_unreachable_original_source_is_named_with_the_range_asked():
     url = f"http://127.0.0.1:{free_port()}/raw.bin"
     msg = _raises(TransientError, OriginReader(timeout=5).read_range, Origin(url, offset=10), 0, 100)
     assert msg.startswith(f"GET {url} bytes 10-109: ConnectionError: "), msg
+
+
+def test_a_file_whose_whole_hash_is_wrong_is_not_admitted(origin):
+    from intake_npx2020.store import get_store
+
+    want = random_bytes(30_000, seed=51)
+    other = random_bytes(30_000, seed=52)
+    h = sha1(want)
+    st = get_store()
+    src = _serve(origin, "i.bin", other)
+    part = st.own.path / "tmp" / "downloads" / f"{h}.part"
+    assert _raises(IntegrityError, dl.fetch, st, f"sha1://{h}/raw.bin", [src], progress=False) == (
+        f"the downloaded bytes hash to {sha1(other)}, not to the catalog's {h}: the source's file is not the "
+        f"catalog's file. Nothing was admitted; the partial download is kept at {part} (rerun with "
+        "--discard-partial to remove it)")
+    assert _raises(IntegrityError, dl.fetch, st, f"sha1://{h}/raw.bin", [src], progress=False,
+                   discard_partial=True).endswith("Nothing was admitted; the 30000-byte partial download was removed")
+    assert st.locate(h) is None and not part.exists()
+
+
+class _SlowSource(_Source):
+    """A piece source whose reads take a while; records how many ran at once."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.now = self.most = 0
+
+    def read(self, a, b):
+        import time
+
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.03)
+        with self.lock:
+            self.now -= 1
+        return super().read(a, b)
+
+
+def test_pull_runs_at_most_its_workers_at_once_and_counts_only_what_it_fetched(tmp_path):
+    part = _part(tmp_path)
+    part.write(0, DATA[:1000], sha1(DATA[:1000]))  # resumed: the first piece is there
+    src, bar = _SlowSource(DATA), _Bar()
+    dl._pull(src, part, {}, 2, 1, bar)
+    part.close()
+    assert src.most <= 2 and (0, 1000) not in src.reads and len(src.reads) == 9
+    assert bar.n == len(DATA) - 1000 and part.path.read_bytes() == DATA
