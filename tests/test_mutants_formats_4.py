@@ -424,3 +424,30 @@ def test_spikeglx_geometry_without_probeinterface_names_the_use(tmp_path, monkey
     monkeypatch.setitem(sys.modules, "probeinterface", None)
     msg = _raises(MissingExtra, _probe, tmp_path / "x.ap.meta", 384)
     assert msg.startswith("probeinterface is needed for reading SpikeGLX geometry but is not installed ("), msg
+
+
+def test_spikeglx_ap_gains_per_contact_or_per_probe():
+    probeinterface = pytest.importorskip("probeinterface")
+    from pathlib import Path
+
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.spikeglx import gains_to_uV
+
+    meta_path, meta = Path("x.ap.meta"), {"imAiRangeMax": "0.6", "imMaxInt": "500"}
+    probe = probeinterface.generate_linear_probe(num_elec=3)
+    probe.model_name = "custom-3"
+    assert _raises(InvalidInputFile, gains_to_uV, meta, probe, meta_path) == \
+        "x.ap.meta: no AP gain in imroTbl or for probe custom-3"
+    probe.annotate(ap_gain=0.5)
+    assert gains_to_uV(meta, probe, meta_path) == [0.6 / 500 / 0.5 * 1e6] * 3
+    probe.annotate(ap_gain=1)
+    assert gains_to_uV(meta, probe, meta_path) == [0.6 / 500 * 1e6] * 3
+    probe.annotate_contacts(ap_gains=np.array([500, 250, 1000]))
+    assert gains_to_uV(meta, probe, meta_path) == [2.4, 4.8, 1.2]
+    probe.annotate_contacts(ap_gains=np.array([500, 0, 1000]))
+    assert _raises(InvalidInputFile, gains_to_uV, meta, probe, meta_path) == \
+        "x.ap.meta: imroTbl holds an AP gain of 0.0"
+    probe.annotate(ap_gain=0)
+    probe.contact_annotations.pop("ap_gains")
+    assert _raises(InvalidInputFile, gains_to_uV, meta, probe, meta_path) == \
+        "x.ap.meta: imroTbl holds an AP gain of 0.0"
