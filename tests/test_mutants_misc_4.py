@@ -65,3 +65,11 @@ def test_zone_uri_with_more_than_a_hash_is_written_as_sha1():
 def test_manifest_not_json_gives_the_decoders_reason():
     assert _raises(InvalidObject, Manifest.from_bytes, b"{oops", "manifest X") == \
         "manifest X is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+
+
+def test_json_int_names_its_own_bound():
+    from intake_npx2020.store.manifest import json_int
+
+    assert _raises(InvalidObject, json_int, {"n": 5}, "n", "obj", hi=5) == "obj: n must be an integer in [0, 5), got 5"
+    assert _raises(InvalidObject, json_int, {"n": -1}, "n", "obj") == "obj: n must be an integer in [0, 2**63), got -1"
+    assert json_int({"n": 4}, "n", "obj", hi=5) == 4
