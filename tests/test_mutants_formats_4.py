@@ -237,6 +237,7 @@ def test_spikeglx_meta_refused_with_the_field_named(tmp_path):
         ("imSampRate", "-30000", f"{meta}: imSampRate must be a finite number above zero, got '-30000'"),
         ("imSampRate", None, f"{meta}: field imSampRate is missing"),
         ("imAiRangeMax", "x", f"{meta}: imAiRangeMax must be a number, got 'x'"),
+        ("imAiRangeMax", None, f"{meta}: field imAiRangeMax is missing"),
     ]
     for key, value, message in cases:
         write_spikeglx(tmp_path / "s", frames=10)
