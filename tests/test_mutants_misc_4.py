@@ -73,3 +73,8 @@ def test_json_int_names_its_own_bound():
     assert _raises(InvalidObject, json_int, {"n": 5}, "n", "obj", hi=5) == "obj: n must be an integer in [0, 5), got 5"
     assert _raises(InvalidObject, json_int, {"n": -1}, "n", "obj") == "obj: n must be an integer in [0, 2**63), got -1"
     assert json_int({"n": 4}, "n", "obj", hi=5) == 4
+
+
+def test_unknown_key_before_location_is_named_whole():
+    uri = f"sha1://{H}?Xtra=1&location=/a.bin"
+    assert _raises(InvalidURI, parse_uri, uri) == f"invalid URI {uri!r}: unknown query key(s) ['Xtra']"
