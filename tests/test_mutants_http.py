@@ -377,6 +377,7 @@ def test_url_reader_reads_ranges_wholes_and_404s():
             return h._send(206, data[a:b + 1], headers={"Content-Range": f"bytes {a}-{b}/{len(data)}"})
         h._send(200, data)
 
+    assert URLReader().budget(None) == 10.0  # by default a request may take 10 s (plus time for its bytes)
     r = URLReader(timeout=5)
     with _Scripted(answer) as s:
         assert bytes(r.read(f"{s.url}/obj", 5, 10).data) == data[5:10]
@@ -879,6 +880,9 @@ def test_remote_names_its_services_and_what_it_knows_of_them(services):
     gw, k2 = services
     r = _remote()
     assert repr(r) == "KacheryRemote()"
+    from intake_npx2020.store.kachery import KacheryRemote
+
+    assert KacheryRemote().timeout == 10.0  # seconds per request by default
     assert r.describe() == "live kachery: kachery-cloud gateway, kachery 2"
     assert r.url(KH) == f"kachery lookup of {KH}"
     gw.answers[KH] = 503
