@@ -125,7 +125,7 @@ def test_add_small_file_uri_label_and_new(tmp_path, capsys):
     h = sha1(b"hello")
     seen = []
     added = add_file(own, str(f), progress=True, check=seen.append)
-    assert "hash notes.txt" in capsys.readouterr().err
+    assert "hash notes.txt:   0%|" in capsys.readouterr().err  # the size is known: a percentage
     assert seen == [h]
     assert added == (f"sha1://{h}/notes.txt", True) and added.uri == f"sha1://{h}/notes.txt" and added.new
     assert own.is_pinned(h) and Path(own.locate(h)).read_bytes() == b"hello"
@@ -235,3 +235,17 @@ def test_fetch_checks_the_manifest_and_names_the_uri(tmp_path, mirror, capsys):
     msg = _raises(ContentNotFound, s.fetch, uri, progress=True)
     assert uri in msg, msg
     assert "fetch lost.bin:   0%|" in capsys.readouterr().err  # the total is known: a percentage
+
+
+def test_a_file_that_shrinks_while_hashed_is_refused(tmp_path):
+    from intake_npx2020.store.ingest import hash_file
+
+    f = tmp_path / "shrinking.bin"
+    f.write_bytes(b"x" * 100)
+
+    class Shrunk(type(f)):  # the file was 20,000,010 bytes when stat'ed, 100 when read
+        def stat(self, **kw):
+            st = super().stat(**kw)
+            return os.stat_result((*st[:6], 20_000_010, *st[7:]))
+
+    assert _raises(IntegrityError, hash_file, Shrunk(f)) == f"{f} changed while being read (short read at byte 0)"
