@@ -760,6 +760,9 @@ def test_a_refused_lookup_quotes_the_answer_and_hints_at_the_clock(services):
     gw.body = b"bad  " + b"z" * 400
     assert _raises(FetchError, find_gateway, KH, timeout=5) == \
         f"kachery-cloud gateway {url} refused the lookup: HTTP 400: bad " + "z" * 295  # 300 characters at most
+    gw.answers[KH] = {"found": 1}
+    assert _raises(FetchError, find_gateway, KH, timeout=5) == \
+        f"kachery-cloud gateway {url}: malformed findFile answer \"{{'found': 1}}\""
     gw.answers[KH] = 201
     gw.body = b"created"
     assert _raises(FetchError, find_gateway, KH, timeout=5) == \
