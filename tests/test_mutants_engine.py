@@ -193,3 +193,23 @@ def test_clear_removes_even_a_one_byte_cached_blob(tmp_path):
     own.put(sha1_of(b"x"), b"x")
     left, leftovers = own.clear()
     assert left == 0 and leftovers == [] and not own.locate(sha1_of(b"x"))
+
+
+def test_has_local_is_false_without_the_manifest_or_the_file(tmp_path):
+    data = random_bytes(200_000, seed=10)
+    uri = put_file(tmp_path / "elsewhere", data, [0, 100_000, 200_000], whole=False)
+    st = get_store({"mirrors": []})
+    assert st.has_local(uri) is False  # the manifest is nowhere: not local, and no error
+    assert st.has_local(uri.split("?")[0]) is False  # no manifest named, no whole file
+
+
+def test_has_local_names_the_uri_when_its_manifest_is_unreadable(tmp_path):
+    from helpers import write_blob
+
+    root = tmp_path / "local"
+    bad = write_blob(root, b"this is not a manifest")
+    uri = "sha1://" + "e" * 40 + f"/rec.bin?manifest={bad}"
+    st = get_store({"read_roots": [str(root)], "mirrors": []})
+    with pytest.raises(Exception) as err:
+        st.has_local(uri)
+    assert f"manifest {bad} of {uri}" in str(err.value), str(err.value)
