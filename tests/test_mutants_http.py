@@ -378,6 +378,7 @@ def test_url_reader_reads_ranges_wholes_and_404s():
         h._send(200, data)
 
     assert URLReader().budget(None) == 10.0  # by default a request may take 10 s (plus time for its bytes)
+    assert URLReader(timeout=2.5, pool=3).budget(None) == 2.5
     r = URLReader(timeout=5)
     with _Scripted(answer) as s:
         assert bytes(r.read(f"{s.url}/obj", 5, 10).data) == data[5:10]
