@@ -212,8 +212,10 @@ def test_spikeglx_optional_fields(tmp_path):
     assert type(r.samplerate) is float
     _meta_field(bin_path, "imProbeSN", "641251174")
     assert read_spikeglx(bin_path).extra == {"probe_serial": "641251174", "acquisition": "SpikeGLX"}
-    _meta_field(bin_path, "typeThis", "imec")
-    assert read_spikeglx(bin_path).num_frames == 10
+    for key in ("typeThis", "fileSHA1"):
+        _meta_field(bin_path, key, None)
+    r = read_spikeglx(bin_path)
+    assert (r.num_frames, r.expect_sha1) == (10, None)
 
 
 def test_spikeglx_meta_refused_with_the_field_named(tmp_path):
@@ -238,11 +240,19 @@ def test_spikeglx_meta_refused_with_the_field_named(tmp_path):
         ("imSampRate", None, f"{meta}: field imSampRate is missing"),
         ("imAiRangeMax", "x", f"{meta}: imAiRangeMax must be a number, got 'x'"),
         ("imAiRangeMax", None, f"{meta}: field imAiRangeMax is missing"),
+        ("nSavedChans", "3 85", f"{meta}: nSavedChans = '3 85' is not made of whole numbers"),
     ]
     for key, value, message in cases:
         write_spikeglx(tmp_path / "s", frames=10)
         _meta_field(bin_path, key, value)
         assert _raises(InvalidInputFile, read_spikeglx, bin_path) == message, (key, value)
+    write_spikeglx(tmp_path / "s", frames=10)
+    with open(bin_path, "ab") as f:
+        f.write(bytes(2))
+    _meta_field(bin_path, "fileSizeBytes", str(raw.nbytes + 2))
+    assert _raises(InvalidInputFile, read_spikeglx, bin_path) == \
+        f"{bin_path}: {raw.nbytes + 2} bytes is not a whole number of frames of 385 int16 channels (nSavedChans = " \
+        f"385 in {meta}); the channel count is wrong or the file is truncated"
     write_spikeglx(tmp_path / "s", frames=10)
     bin_path.with_suffix(".bin").unlink()
     assert _raises(InvalidInputFile, read_spikeglx, meta) == \
