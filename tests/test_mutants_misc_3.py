@@ -249,3 +249,11 @@ def test_a_file_that_shrinks_while_hashed_is_refused(tmp_path):
             return os.stat_result((*st[:6], 20_000_010, *st[7:]))
 
     assert _raises(IntegrityError, hash_file, Shrunk(f)) == f"{f} changed while being read (short read at byte 0)"
+
+
+def test_pinned_bytes_do_not_count_against_the_cache_cap(tmp_path):
+    own = OwnStore(tmp_path / "own", cache_max=100)
+    cached = put_bytes(own, b"c" * 80, pin=False)
+    pinned = put_bytes(own, b"p" * 50)  # pinned: outside the cap, evicts nothing
+    assert own.locate(cached) and own.locate(pinned)
+    assert own.is_pinned(pinned) and not own.is_pinned(cached)
