@@ -196,6 +196,8 @@ def test_spikeglx_recording_as_read(tmp_path):
     r = read_spikeglx(bin_path)
     assert (r.raw_num_channels, r.channel_ids, r.columns, r.sync_channel) == (4, [0, 5, 9], [0, 1, 2], 3)
     assert r.positions == [[0.0, 0.0], [32.0, 30.0], [32.0, 60.0]]
+    r = read_spikeglx(write_spikeglx(tmp_path / "u", frames=10, saved=[5])[0])
+    assert (r.raw_num_channels, r.channel_ids, r.sync_channel, r.gain_to_uV) == (2, [5], 1, 0.5 / 8192 / 80 * 1e6)
 
 
 def test_spikeglx_optional_fields(tmp_path):
