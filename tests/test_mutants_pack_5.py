@@ -96,12 +96,13 @@ def site(tmp_path_factory):
     (root / (blob_relpath(H) + ".pco")).write_bytes(b"compressed form")
     (root / (blob_relpath(H) + ".pco.json")).write_bytes(b"{}")
     write_blob(root / "mirror", MIRRORED)
-    for rel in ("catalog.yaml", "lab/catalog.yaml", "deep/er/cat.yaml", ".hidden.yaml", "a.yaml", "x y.yaml"):
+    for rel in ("catalog.yaml", "lab/catalog.yaml", "deep/er/cat.yaml", ".hidden.yaml", "a.yaml", "x y.yaml",
+                "Lab_2/Catalog.YAML"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(YAML)
     (root / SITE_FILE).write_text(json.dumps({"catalogs": [
         "catalog.yaml", "lab/catalog.yaml", "deep/er/cat.yaml", ".hidden.yaml", "../catalog.yaml", "/catalog.yaml",
-        "lab//catalog.yaml", "x y.yaml", 5, None, "missing.yaml"], "mirror": "mirror"}))
+        "lab//catalog.yaml", "x y.yaml", 5, None, "missing.yaml", "Lab_2/Catalog.YAML"], "mirror": "mirror"}))
     srv, base = serve_in_thread(root)
     yield root, srv, int(base.rsplit(":", 1)[1])
     srv.shutdown()
@@ -164,7 +165,8 @@ def test_blob_paths(site, path, status):
 
 
 @pytest.mark.parametrize("path,served", [
-    ("/catalog.yaml", True), ("/lab/catalog.yaml", True), ("/deep/er/cat.yaml", True), ("/.hidden.yaml", False),
+    ("/catalog.yaml", True), ("/lab/catalog.yaml", True), ("/deep/er/cat.yaml", True), ("/Lab_2/Catalog.YAML", True),
+    ("/.hidden.yaml", False),
     ("/lab//catalog.yaml", False), ("/x%20y.yaml", False), ("/a.yaml", False), ("/missing.yaml", False),
     ("/catalog.yaml/", False)], ids=lambda v: str(v).replace("/", "_"))
 def test_a_sites_listed_catalogs_are_yaml_and_not_cacheable(site, path, served):
@@ -205,6 +207,8 @@ def test_a_site_file_names_a_real_directory_as_its_mirror_or_nothing(tmp_path):
             write_blob(root / "a" / "mirror", MIRRORED)
             write_blob(root / ".mirror", MIRRORED)
         assert _one(root, path) == "HTTP/1.1 404 Not Found", name
+        if name == "nested":  # not under its own name either: a mirror is one directory of the site
+            assert _one(root, "/a/mirror/" + blob_relpath(sha1(MIRRORED))) == "HTTP/1.1 404 Not Found"
     good = tmp_path / "good"
     write_blob(good / "mirror", MIRRORED)
     (good / SITE_FILE).write_text('{"mirror": "mirror"}')
@@ -233,11 +237,17 @@ def test_documented_defaults(tmp_path):
     assert (params["timeout"].default, params["request_timeout"].default, params["min_rate"].default,
             params["quiet"].default, params["port"].default) == (30.0, 15.0, 65536.0, True, 0)
     srv = make_server(tmp_path)
+    other = make_server(tmp_path)
     try:
         assert srv.max_connections == default_max_connections() and srv.request_timeout == 15.0
         assert srv.active_connections == 0
+        assert (srv.RequestHandlerClass.timeout, srv.RequestHandlerClass.min_rate) == (30.0, 65536.0)
+        assert srv.RequestHandlerClass.quiet is True
+        assert srv.server_address[0] == other.server_address[0] == "127.0.0.1"
+        assert srv.server_address[1] not in (0, 1) and srv.server_address[1] != other.server_address[1]
     finally:
         srv.server_close()
+        other.server_close()
     srv = make_server(tmp_path, max_connections=3, request_timeout=2.5)
     try:
         assert (srv.max_connections, srv.request_timeout) == (3, 2.5)
@@ -279,8 +289,9 @@ def _read_all(s: socket.socket) -> bytes:
     return out
 
 
-def test_connections_beyond_the_limit_are_told_to_retry_and_counted_back(tmp_path):
+def test_connections_beyond_the_limit_are_told_to_retry_and_counted_back(tmp_path, capfd):
     srv, port = _served(tmp_path, max_connections=2, request_timeout=5.0)
+    capfd.readouterr()
     try:
         a = socket.create_connection(("127.0.0.1", port), timeout=3)
         b = socket.create_connection(("127.0.0.1", port), timeout=3)
@@ -297,6 +308,7 @@ def test_connections_beyond_the_limit_are_told_to_retry_and_counted_back(tmp_pat
         assert srv.active_connections == 0
         assert request(port, get("/" + blob_relpath(H)))[0][1] == DATA
         assert _until(lambda: srv.active_connections == 0)
+        assert capfd.readouterr().err == ""  # a refusal is no error
     finally:
         srv.shutdown()
         srv.server_close()
@@ -510,6 +522,33 @@ def test_a_pinned_link_is_served_from_a_named_link_dir(tmp_path):
     srv, base = serve_in_thread(root, link_dirs=[raw])
     try:
         assert request(int(base.rsplit(":", 1)[1]), get("/" + blob_relpath(H)))[0][1] == DATA
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_slow_reader_is_cut_off_at_timeout_plus_its_ranges_size_at_the_least_rate(tmp_path, capfd):
+    root = tmp_path / "store"
+    h = write_blob(root, random_bytes(32 << 20, seed=45))
+    start = 16 << 20
+    srv, base = serve_in_thread(root, timeout=0.5, min_rate=20 << 20)  # 16 MB asked: 0.5 + 0.8 s
+    capfd.readouterr()
+    try:
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=5) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            t = time.monotonic()
+            s.sendall(get("/" + blob_relpath(h), f"Range: bytes={start}-\r\n"))
+            got = 0
+            while time.monotonic() - t < 2.2:  # about 0.8 MB/s, each read well within the timeout: cut at 1.3 s
+                chunk = s.recv(16384)
+                assert chunk
+                got += len(chunk)
+                time.sleep(0.02)
+            while chunk := s.recv(1 << 20):  # then at once: only what the kernel still held, and the end
+                got += len(chunk)
+        assert got < (32 << 20) - start, got
+        assert _until(lambda: srv.active_connections == 0)
+        assert capfd.readouterr().err == ""  # cut off quietly: a client hanging up is no error
     finally:
         srv.shutdown()
         srv.server_close()
