@@ -552,3 +552,26 @@ def test_phy_folder_as_read(tmp_path):
     assert is_phy_folder(folder) and not is_phy_folder(folder / "spike_times.npy")
     (folder / "spike_times.npy").unlink()
     assert not is_phy_folder(folder)
+
+
+@needs_probeinterface
+def test_positions_of_a_3d_probe_are_its_first_two_coordinates():
+    from intake_npx2020.formats.probegeom import positions_of
+
+    p = probeinterface.generate_linear_probe(num_elec=3, ypitch=20).to_3d(axes="xz")
+    assert p.ndim == 3
+    want = [[float(a), float(b)] for a, b in p.contact_positions[:, :2]]
+    assert positions_of(p) == want and len(want) == 3 and all(type(v) is float for r in want for v in r)
+
+
+def test_number_as_given_keeps_the_type_written():
+    from intake_npx2020.formats.foreign import number_as_given
+
+    for text, want in (("30000", 30000), ("+30000", 30000), (" 30000 ", 30000), ("30000.0", 30000.0),
+                       ("3e4", 30000.0), (2500, 2500), (0.25, 0.25)):
+        got = number_as_given(text, "w")
+        assert got == want and type(got) is type(want), text
+    for text in ("0", "-1", "inf", "nan", "-0.0"):
+        assert _raises(InvalidInputFile, number_as_given, text, "w") == \
+            f"w must be a finite number above zero, got {text!r}"
+    assert _raises(InvalidInputFile, number_as_given, "X30000", "w") == "w must be a number, got 'X30000'"
