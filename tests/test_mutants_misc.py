@@ -583,3 +583,19 @@ def test_located_progress_bar_only_above_one_gib(tmp_path, capsys):
         LocatedFiles().add("0" * 40, str(big), progress=True)
     err = capsys.readouterr().err
     assert "check big.bin:   0%|" in err, err
+
+
+def test_remote_sources_follow_kachery_remote(tmp_path):
+    from intake_npx2020.store.remotes import remote_sources
+
+    assert remote_sources(StoreConfig(store=str(tmp_path), kachery_remote=False)) == []
+    (r,) = remote_sources(StoreConfig(store=str(tmp_path), kachery_remote=True, timeout=3.5))
+    assert type(r).__name__ == "KacheryRemote" and r.timeout == 3.5
+
+
+def test_no_source_error_lists_the_location_files_root(tmp_path):
+    from intake_npx2020.errors import ContentNotFound
+
+    s = _plain_store(tmp_path)
+    msg = _raises(ContentNotFound, s.load_bytes, "d" * 40)
+    assert f"local stores searched: {tmp_path / 'own'}, (files named by location=); mirrors: none configured" in msg

@@ -373,3 +373,35 @@ def test_an_entry_of_another_users_process_is_kept(tmp_path, monkeypatch):
     (tmp_path / "tmp").mkdir()
     (tmp_path / "tmp" / f"{H}.{pid}.aaaaaaaa").write_bytes(b"x")
     assert TempArea(tmp_path / "tmp").leftovers() == []
+
+
+def test_entries_removed_while_listed_are_skipped(tmp_path, monkeypatch):
+    (tmp_path / "tmp").mkdir()
+    dead = tmp_path / "tmp" / f"{H}.{DEAD_PID}.bbbbbbbb"
+    dead.write_bytes(b"x")
+    blob = _blob(tmp_path, b"blob", 5)
+    real_listdir, real_walk = os.listdir, os.walk
+    # a name listed first, then gone (another process reclaimed or evicted it meanwhile)
+    monkeypatch.setattr(os, "listdir", lambda p: [f"{H}.{DEAD_PID}.aaaaaaaa", *real_listdir(p)])
+    monkeypatch.setattr(os, "walk", lambda top: ((d, s, ["f" * 40, *f]) for d, s, f in real_walk(top)))
+    assert TempArea(tmp_path / "tmp").leftovers() == [Leftover(dead, 1)]
+    assert [p for _, _, p in cached_blobs(tmp_path)] == [blob]
+
+
+def test_a_fifo_in_tmp_does_not_block_the_scan(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    fifo = tmp_path / "tmp" / f"{H}.{DEAD_PID}.aaaaaaaa"
+    os.mkfifo(fifo)
+    found = []
+    t = threading.Thread(target=lambda: found.extend(TempArea(tmp_path / "tmp").leftovers()), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "opening the entry waited for a writer"
+    assert found == [Leftover(fifo, 0)]
+
+
+def test_a_link_to_a_directory_counts_as_a_write_in_flight(tmp_path):
+    (tmp_path / "tmp" / "downloads").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "tmp" / f"{H}.{os.getpid()}.aaaaaaaa")
+    assert TempArea(tmp_path / "tmp").in_flight() == 1
