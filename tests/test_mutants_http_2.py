@@ -259,7 +259,7 @@ def test_download_in_small_pieces_shows_progress_and_writes_a_standard_manifest(
     src = _serve(origin, "a.bin", data)
     f = dl.fetch(st, f"sha1://{h}/raw.bin", [src], piece=100_000, progress=True)
     err = capsys.readouterr().err
-    assert "download raw.bin:" in err and f"hash {h}.part:" in err  # the whole file hashed once, shown
+    assert "download raw.bin:   0%|" in err and f"hash {h}.part:" in err  # sized bars; the file hashed once
     assert (f.uri, f.nbytes, f.source) == (f"sha1://{h}/raw.bin", len(data), src["url"])
     m = st.manifest(f.manifest, h)
     assert [(c.start, c.end, c.sha1) for c in m.chunks] == [(0, len(data), h)]  # one 20 MB chunk, not 3 pieces
@@ -464,3 +464,98 @@ def test_pull_runs_at_most_its_workers_at_once_and_counts_only_what_it_fetched(t
     part.close()
     assert src.most <= 2 and (0, 1000) not in src.reads and len(src.reads) == 9
     assert bar.n == len(DATA) - 1000 and part.path.read_bytes() == DATA
+
+
+def test_a_failed_download_asked_to_discard_removes_its_pieces(origin):
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.origin import Origin
+    from intake_npx2020.store.uri import parse_uri
+
+    data = random_bytes(200_000, seed=53)
+    h = sha1(data)
+    (origin.root / "j.bin").write_bytes(data[:100_000])
+    st = get_store()
+    msg = _raises(FetchError, dl.download, st, parse_uri(f"sha1://{h}/raw.bin"), len(data),
+                  [Origin(f"{origin.url}/j.bin")], piece=100_000, progress=False, discard_partial=True)
+    assert msg.endswith(". the partial download was removed"), msg
+    assert not (st.own.path / "tmp" / "downloads" / f"{h}.part").exists()
+
+
+def test_a_stalled_original_source_is_cut_off_after_the_stores_timeout(tmp_path, no_backoff):
+    import time
+
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(2_000, seed=54)
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "k.bin").write_bytes(data)
+    srv = FaultServer(tmp_path / "slow", stall_seconds=4.0)
+    srv.plan = ["stall"]  # the first answer stalls after 10 bytes; the retry is served
+    try:
+        st = get_store({"timeout": 0.5, "parallel": 4})
+        t = time.monotonic()
+        f = dl.fetch(st, f"sha1://{sha1(data)}/raw.bin", [{"url": f"{srv.url}/k.bin", "size": len(data)}],
+                     progress=False)
+        took = time.monotonic() - t
+    finally:
+        srv.close()
+    assert f.nbytes == len(data) and took < 2.5, took  # cut at ~0.5 s, not after the 4 s stall
+
+
+def test_a_resumed_download_needs_only_the_space_of_its_missing_pieces(origin, monkeypatch):
+    import shutil
+
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(200_000, seed=55)
+    h = sha1(data)
+    st = get_store()
+    part = Partial(st.own.path, h, len(data), [(0, 100_000), (100_000, 200_000)])
+    part.open()
+    part.write(0, data[:100_000], sha1(data[:100_000]))
+    part.close()
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 100_000, 100_000))
+    f = dl.fetch(st, f"sha1://{h}/raw.bin", [_serve(origin, "l.bin", data)], piece=100_000, progress=False)
+    assert f.nbytes == 100_000 and st.load_bytes(h) == data
+
+
+def test_a_uri_whose_manifest_cannot_be_had_gets_a_standard_manifest(origin):
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(300_000, seed=56)
+    h = sha1(data)
+    st = get_store()
+    f = dl.fetch(st, f"sha1://{h}/raw.bin?manifest={'5' * 40}", [_serve(origin, "m.bin", data)], piece=100_000,
+                 progress=False)
+    assert f.nbytes == len(data) and f.manifest != "5" * 40
+    assert [(c.start, c.end, c.sha1) for c in st.manifest(f.manifest, h).chunks] == [(0, len(data), h)]
+
+
+def test_a_manifest_of_another_file_is_refused(tmp_path):
+    from helpers import put_file
+
+    from intake_npx2020.store import get_store
+
+    other = random_bytes(50_000, seed=57)
+    uri = put_file(tmp_path / "own-store", other, [0, 20_000, 50_000], whole=False)
+    manifest = uri.split("manifest=")[1]
+    h = sha1(b"not that file")
+    assert _raises(IntegrityError, dl.fetch, get_store(), f"sha1://{h}/x.bin?manifest={manifest}") == \
+        f"manifest {manifest} describes file {sha1(other)}, not {h}; the URI is inconsistent"
+
+
+def test_a_file_with_a_known_manifest_is_fetched_by_its_chunks_from_the_source(origin):
+    from helpers import write_blob
+
+    from intake_npx2020.store import get_store
+    from intake_npx2020.store.manifest import Chunk, Manifest
+
+    data = random_bytes(250_000, seed=58)
+    h = sha1(data)
+    cuts = [(0, 60_000), (60_000, 130_000), (130_000, 250_000)]
+    m = Manifest(len(data), h, tuple(Chunk(a, b, sha1(data[a:b])) for a, b in cuts))
+    st = get_store()
+    write_blob(st.own.path, m.to_bytes())
+    f = dl.fetch(st, f"sha1://{h}/raw.bin?manifest={m.hash}", [_serve(origin, "n.bin", data)], progress=False)
+    assert (f.nbytes, f.manifest) == (len(data), m.hash) and st.load_bytes(h) == data
+    assert sorted(r for _, r, _ in origin.log) == ["bytes=0-59999", "bytes=130000-249999", "bytes=60000-129999"]
