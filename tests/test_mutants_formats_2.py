@@ -575,3 +575,31 @@ def test_number_as_given_keeps_the_type_written():
         assert _raises(InvalidInputFile, number_as_given, text, "w") == \
             f"w must be a finite number above zero, got {text!r}"
     assert _raises(InvalidInputFile, number_as_given, "X30000", "w") == "w must be a number, got 'X30000'"
+
+
+def test_bin1_object_exact_json_and_checks():
+    from intake_npx2020.errors import InvalidObject
+    from intake_npx2020.formats.builders import bin1_object
+
+    raw = "sha1://" + "3" * 40 + "/raw.bin"
+    obj = bin1_object(raw, np.int64(385), np.int64(90000), np.array([4, 2]), [[0, 20], [16.5, 40.0]])
+    assert json.dumps(obj) == json.dumps({"recording_format": "bin1", "data": {
+        "raw": raw, "raw_num_channels": 385, "num_frames": 90000, "samplerate": 30000, "channel_ids": [0, 1],
+        "channel_map": {"0": 4, "1": 2}, "channel_positions": {"0": [0, 20], "1": [16.5, 40.0]}}})
+    obj = bin1_object(raw, 3, 10, [2, 0], [(1, 2), (3, 4)], samplerate=25000.0, channel_ids=np.array([7, 5]))
+    assert json.dumps(obj["data"]) == json.dumps({
+        "raw": raw, "raw_num_channels": 3, "num_frames": 10, "samplerate": 25000.0, "channel_ids": [7, 5],
+        "channel_map": {"7": 2, "5": 0}, "channel_positions": {"7": [1, 2], "5": [3, 4]}})
+    assert _raises(InvalidObject, bin1_object, raw, 3, 10, [2, 0], [(1, 2)]) == \
+        "bin1 object: 2 channel ids, 2 map entries and 1 positions; they must be equal"
+    assert _raises(InvalidObject, bin1_object, raw, 3, 10, [2, 0], [(1, 2), (3, 4)], channel_ids=[1]) == \
+        "bin1 object: 1 channel ids, 2 map entries and 2 positions; they must be equal"
+    assert _raises(InvalidObject, bin1_object, raw, 3, 10, [2], [(1, 2), (3, 4)], channel_ids=[1, 2]) == \
+        "bin1 object: 2 channel ids, 1 map entries and 2 positions; they must be equal"
+
+
+def test_h5_v1_object_exact_json():
+    from intake_npx2020.formats.builders import h5_v1_object
+
+    uri = "sha1://" + "4" * 40 + "/s.h5"
+    assert json.dumps(h5_v1_object(uri)) == json.dumps({"sorting_format": "h5_v1", "data": {"h5_path": uri}})
