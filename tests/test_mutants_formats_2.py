@@ -63,6 +63,10 @@ def test_geometry_tables_refused_with_the_reason(tmp_path):
     g.write_text("0,0\nx,20\n")
     msg = _raises(InvalidInputFile, load_geometry, g, 4)
     assert msg.startswith(f"{g}: not a table of x, y positions (one row per channel): "), msg
+    t = tmp_path / "g.tsv"
+    t.write_text("0\t\t20\n16\t40\n")  # an empty field is not skipped (which would shift 20 into column x)
+    msg = _raises(InvalidInputFile, load_geometry, t, 4)
+    assert msg.startswith(f"{t}: not a table of x, y positions (one row per channel): "), msg
     g.write_text("0,0\nnan,20\n")
     assert _raises(InvalidInputFile, load_geometry, g, 4) == f"{g}: positions hold values that are not finite"
     n = tmp_path / "g.npy"
