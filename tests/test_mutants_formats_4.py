@@ -339,6 +339,7 @@ def test_np1_electrodes_adc_slots_and_frames():
 
     g = channel_geometry([[16, 0], [48, 0], [0, 20], [32, 20], [16, 40], [32, 460]], "NP1")
     assert g["electrode"].tolist() == [0, 1, 2, 3, 4, 47] and g["shank"].tolist() == [0] * 6
+    assert g["shank"].dtype == np.int64 and g["electrode"].dtype == np.int64  # documented as int
     assert g["contact_id"].tolist() == ["e0", "e1", "e2", "e3", "e4", "e47"]
     assert g["adc_group"].tolist() == [0, 1, 0, 1, 0, 3] and g["adc_sample_order"].tolist() == [0, 0, 1, 1, 2, 11]
     assert g["inter_sample_shift"].tolist() == [0.0, 0.0, 1 / 13, 1 / 13, 2 / 13, 11 / 13]
