@@ -90,14 +90,14 @@ class WriteBehind:
             return sha1 in self._pending
 
     def check(self) -> None:
-        """Raise (once) the error of a sync or rename that failed since the last call."""
+        """Raise (once) the error of a write, sync or rename that failed since the last call."""
         with self._lock:
             err, self._error = self._error, None
         if err is not None:
             raise err
 
     def flush(self) -> None:
-        """Wait until every staged chunk is synced and in place; raise the first error since the last check."""
+        """Wait until every chunk handed over is written, synced and in place; raise the first error since then."""
         with self._lock:
             while self._queued:
                 self._idle.wait()
