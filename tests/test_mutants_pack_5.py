@@ -552,3 +552,18 @@ def test_a_slow_reader_is_cut_off_at_timeout_plus_its_ranges_size_at_the_least_r
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_the_watchdog_never_blocks_exit_even_when_serving_from_a_non_daemon_thread(tmp_path):
+    srv = make_server(tmp_path)
+    before = set(threading.enumerate())
+    runner = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=False)
+    runner.start()
+    try:
+        assert _until(lambda: len(set(threading.enumerate()) - before) >= 2)
+        started = set(threading.enumerate()) - before - {runner}
+        assert started and all(t.daemon for t in started)
+    finally:
+        srv.shutdown()
+        runner.join(5)
+        srv.server_close()
