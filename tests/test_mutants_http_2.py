@@ -559,3 +559,28 @@ def test_a_file_with_a_known_manifest_is_fetched_by_its_chunks_from_the_source(o
     f = dl.fetch(st, f"sha1://{h}/raw.bin?manifest={m.hash}", [_serve(origin, "n.bin", data)], progress=False)
     assert (f.nbytes, f.manifest) == (len(data), m.hash) and st.load_bytes(h) == data
     assert sorted(r for _, r, _ in origin.log) == ["bytes=0-59999", "bytes=130000-249999", "bytes=60000-129999"]
+
+
+def test_chunks_fetched_from_a_mirror_show_their_progress(tmp_path, capsys):
+    from helpers import put_file
+
+    from intake_npx2020.store import get_store
+
+    data = random_bytes(200_000, seed=59)
+    uri = put_file(tmp_path / "mirror", data, [0, 80_000, 200_000], whole=False, chunks=True)
+    srv = FaultServer(tmp_path / "mirror")
+    try:
+        f = dl.fetch(get_store({"mirrors": [srv.url]}), uri, progress=True)
+    finally:
+        srv.close()
+    assert (f.nbytes, f.source) == (len(data), "stores, mirrors and kachery")
+    assert "fetch raw.bin:" in capsys.readouterr().err
+
+
+def test_a_file_whose_manifest_is_missing_and_no_source_states_a_size_says_so():
+    from intake_npx2020.store import get_store
+
+    uri = f"sha1://{sha1(b'gone')}/raw.bin?manifest={'6' * 40}"
+    msg = _raises(ContentNotFound, dl.fetch, get_store(), uri)
+    assert msg.startswith(f"{uri}: its size is unknown (no manifest, no source states it), so it cannot be "
+                          f"downloaded by ranges. manifest {'6' * 40} of {uri}: "), msg
