@@ -337,3 +337,22 @@ def test_a_directory_swapped_for_a_link_after_resolving_is_refused(tmp_path, mon
     before = _fds()
     assert open_blob(str(root), h, (str(raw),)) is None
     assert _fds() == before
+
+
+def test_no_descriptor_is_leaked_when_stdin_is_closed(tree, tmp_path):
+    """A daemon may run with descriptor 0 closed: then 0 is handed out like any other, and closed like any other."""
+    root = tmp_path / "s"
+    h = write_blob(root, b"blob bytes")
+    saved = os.dup(0)
+    os.close(0)
+    try:
+        before = _fds()
+        assert open_blob(str(root), sha1(b"absent")) is None
+        assert read_fd(open_blob(str(root), h)) == b"blob bytes"
+        assert open_below(str(tree), "a/b/missing.txt") is None
+        assert read_fd(open_below(str(tree), "a/b/c.txt")) == b"abc"
+        after = _fds()
+    finally:
+        os.dup2(saved, 0)  # stdin back (closing whatever was left on 0)
+        os.close(saved)
+    assert after == before
