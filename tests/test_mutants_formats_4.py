@@ -345,6 +345,8 @@ def test_np1_electrodes_adc_slots_and_frames():
     assert g["inter_sample_shift"].tolist() == [0.0, 0.0, 1 / 13, 1 / 13, 2 / 13, 11 / 13]
     g = channel_geometry([[16, 20 * 192], [48, 20 * 479 - 20], [32, 20 * 479]], "NP1")  # electrodes 384, 957, 959
     assert g["electrode"].tolist() == [384, 957, 959] and g["adc_group"].tolist() == [0, 15, 15]
+    g = channel_geometry([[16, 240], [48, 240], [32, 460]], "NP1")  # electrodes 24, 25, 47: ADCs 2, 3, 3
+    assert g["adc_group"].tolist() == [2, 3, 3] and g["adc_sample_order"].tolist() == [0, 0, 11]
     assert channel_geometry([[16, 20 * 480]], "NP1") is None  # electrode 960: beyond the shank
     assert find_frame([[16, 0], [0, 20]], "NP1")[0] == (1.0, 0.0, 0.0)
     frame, shank, electrode = find_frame([[43, 20], [11, 20], [59, 40], [27, 40]], "NP1")  # Kilosort's map
@@ -368,6 +370,7 @@ def test_electrode_positions_tolerance_and_bounds():
     assert find_frame([], "NP1") is None and find_frame([[16, 0]], "NP3") is None and find_frame([[16, 0]], None) \
         is None
     assert model_for(1) is None and model_for("NP1").num_shanks == 1 and model_for("np1") is None
+    assert model_for(["NP1"]) is None and channel_geometry([[16, 0]], ["NP1"]) is None
 
 
 def test_np2_single_and_four_shanks():
