@@ -468,3 +468,30 @@ def test_spikeglx_ap_gains_per_contact_or_per_probe():
     probe.contact_annotations.pop("ap_gains")
     assert _raises(InvalidInputFile, gains_to_uV, meta, probe, meta_path) == \
         "x.ap.meta: imroTbl holds an AP gain of 0.0"
+
+
+@pytest.mark.parametrize("cols", [[0, 1, 2, 3, 7, 8], [9, 2, 5], list(range(10)), [4]], ids=["runs", "take", "all", "one"])
+def test_gather_in_one_part_across_blocks(tmp_path, monkeypatch, cols):
+    from helpers import make_raw, put_file
+
+    from intake_npx2020.formats import gather
+    from intake_npx2020.store import get_store
+
+    raw = make_raw(3000, 10, seed=6)
+    uri = put_file(tmp_path / "own-store", raw.tobytes())
+    cols = np.array(cols)
+    for block in (gather.BLOCK, 300):  # 300 bytes: 15 frames a block, the last block short
+        monkeypatch.setattr(gather, "BLOCK", block)
+        for a, b in ((0, 3000), (7, 2999), (100, 101), (5, 5)):
+            out = np.full((b - a, len(cols)), -1, np.int16)
+            gather.gather_columns(get_store(), uri, a * 20, 10, cols, out)
+            np.testing.assert_array_equal(out, raw[a:b][:, cols])
+
+
+def test_column_runs_exact():
+    from intake_npx2020.formats.gather import column_runs
+
+    assert column_runs([0, 1, 2, 5, 6, 4]) == [(0, 0, 3), (3, 5, 2), (5, 4, 1)]
+    assert column_runs(np.array([3, 5, 7])) == [(0, 3, 1), (1, 5, 1), (2, 7, 1)]
+    assert column_runs([9]) == [(0, 9, 1)] and column_runs(np.arange(4, 10)) == [(0, 4, 6)]
+    assert column_runs([2, 2, 3]) == [(0, 2, 1), (1, 2, 2)]
