@@ -478,14 +478,17 @@ def test_gather_in_one_part_across_blocks(tmp_path, monkeypatch, cols):
     from intake_npx2020.store import get_store
 
     raw = make_raw(3000, 10, seed=6)
-    uri = put_file(tmp_path / "own-store", raw.tobytes())
+    whole = put_file(tmp_path / "own-store", raw.tobytes())
+    chunked = put_file(tmp_path / "own-store", raw.tobytes() + b"\0" * 20, bounds=[0, 7000, 30000, 60020],
+                       whole=False, chunks=True)  # chunk blobs only: blocks are read from them
     cols = np.array(cols)
     for block in (gather.BLOCK, 300):  # 300 bytes: 15 frames a block, the last block short
         monkeypatch.setattr(gather, "BLOCK", block)
-        for a, b in ((0, 3000), (7, 2999), (100, 101), (5, 5)):
-            out = np.full((b - a, len(cols)), -1, np.int16)
-            gather.gather_columns(get_store(), uri, a * 20, 10, cols, out)
-            np.testing.assert_array_equal(out, raw[a:b][:, cols])
+        for uri in (whole, chunked):
+            for a, b in ((0, 3000), (7, 2999), (100, 101), (5, 5)):
+                out = np.full((b - a, len(cols)), -1, np.int16)
+                gather.gather_columns(get_store(), uri, a * 20, 10, cols, out)
+                np.testing.assert_array_equal(out, raw[a:b][:, cols])
 
 
 def test_column_runs_exact():
