@@ -365,3 +365,33 @@ def test_units_table_garbage(tmp_path, csv):
     csv_uri = f"sha1://{put_blob(own, csv)}/cluster_groups.csv"
     with pytest.raises(InvalidObject):
         read_sorting(obj, get_store(), "sorting S", units_csv=csv_uri, units_filter={"group": "good"})
+
+
+@pytest.mark.parametrize("body, problem", [("", "not a readable table"), ("\n\n", "not a readable table"),
+                                           ("cluster_id\n1\n2\n", "field group is missing (columns: [])"),
+                                           ("cluster_id\tgroup\n1\tgood\n1\tmua\n", "distinct whole numbers")])
+def test_phy_curation_tables_that_are_empty_one_column_or_repeated_are_refused(tmp_path, body, problem):
+    from authoring_data import write_phy
+
+    from intake_npx2020.errors import InvalidInputFile
+    from intake_npx2020.formats.phy import read_phy
+
+    folder, _, _ = write_phy(tmp_path / "ks", 3000)
+    (folder / "cluster_group.tsv").write_text(body)
+    with pytest.raises(InvalidInputFile) as err:
+        read_phy(folder)
+    assert str(err.value).startswith(f"{folder / 'cluster_group.tsv'}: ") and problem in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("sep", ["\t", ","])
+def test_phy_curation_tables_with_tabs_or_commas_are_read(tmp_path, sep):
+    from authoring_data import write_phy
+
+    from intake_npx2020.formats.phy import read_phy
+
+    folder, _, labels = write_phy(tmp_path / "ks", 3000)
+    units = sorted(set(labels.tolist()))
+    (folder / "cluster_group.tsv").unlink()
+    (folder / "cluster_groups.csv").write_text(f"cluster_id{sep}group\n" +
+                                               "".join(f"{u}{sep}{'good' if u % 2 == 0 else 'mua'}\n" for u in units))
+    assert read_phy(folder).curation.unit_ids == tuple(u for u in units if u % 2 == 0)

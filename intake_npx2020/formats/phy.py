@@ -43,11 +43,17 @@ def read_params(path: Path) -> dict:
 
 
 def _table(path: Path):
+    import csv
+
     import pandas as pd
 
     try:
-        t = pd.read_csv(path, sep=None, engine="python")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            header = f.readline()
+        # phy writes tabs; an older cluster_groups.csv may use commas. Never guessed from the data: a guess split
+        # a one-column table on a letter of its header, and an empty file raised csv's own error
+        t = pd.read_csv(path, sep="," if "," in header and "\t" not in header else "\t")
+    except (ValueError, UnicodeDecodeError, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidInputFile(f"{path}: not a readable table: {str(err)[:200]}") from None
     if "cluster_id" not in t.columns and "id" in t.columns:  # cluster_info.tsv of older phy versions
         t = t.rename(columns={"id": "cluster_id"})
