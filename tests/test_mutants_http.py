@@ -585,7 +585,8 @@ def test_partial_download_files_and_their_state_on_disk(tmp_path):
     p.close()
     assert p.path.read_bytes() == b"\0" * 4 + WHOLE[4:8] + b"\0" * 8 + WHOLE[16:18]
     assert json.loads(p.state_path.read_text()) == {
-        "key": {"sha1": h, "size": 18, "pieces": 5, "piece_ends": [4, 8, 12]},
+        "key": {"sha1": h, "size": 18, "pieces": 5, "piece_ends": [4, 8, 12],
+                "ends_sha1": _sha1(b"4,8,12,16,18")},
         "done": {"4": _sha1(WHOLE[4:8]), "16": _sha1(WHOLE[16:18])}}
     assert sorted(os.listdir(p.dir)) == [f"{h}.json", f"{h}.part"]  # no temporary state left
     again = Partial(root, h, len(WHOLE), PIECES)
@@ -618,6 +619,8 @@ def test_partial_state_of_another_download_is_not_resumed(tmp_path):
     other_cuts = [(0, 4), (4, 9), (9, 12), (12, 16), (16, 18)]  # cut elsewhere: another download
     assert Partial(tmp_path, h, len(WHOLE), other_cuts).resume() == 0
     assert Partial(tmp_path, h, len(WHOLE), PIECES[:4] + [(16, 17), (17, 18)]).resume() == 0  # more pieces
+    late = PIECES[:3] + [(12, 17), (17, 18)]  # as many pieces, the same first three: cut elsewhere after them
+    assert Partial(tmp_path, h, len(WHOLE), late).resume() == 0
     assert Partial(tmp_path, h, len(WHOLE), PIECES).resume() == 4
     state = json.loads(p.state_path.read_text())
     state["done"]["999"] = "f" * 40  # a piece that is not one of ours is ignored

@@ -6,6 +6,7 @@ atomically, so a recorded piece is always there; a piece written but not yet rec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -40,8 +41,9 @@ class Partial:
         self._lock = threading.Lock()
 
     def _key(self) -> dict:
+        ends = ",".join(str(b) for _, b in self.bounds)
         return {"sha1": self.sha1, "size": self.size, "pieces": len(self.bounds),
-                "piece_ends": [b for _, b in self.bounds[:3]]}
+                "piece_ends": [b for _, b in self.bounds[:3]], "ends_sha1": hashlib.sha1(ends.encode()).hexdigest()}
 
     def resume(self) -> int:
         """Load what an earlier run recorded (if it was for the same file and pieces); returns bytes already done."""
