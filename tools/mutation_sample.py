@@ -27,21 +27,26 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-STORE_CORE = ["test_mutants_sample.py", "test_mutants_sample2.py", "test_mutants_store.py", "test_uri.py",
-              "test_local.py", "test_store.py", "test_failover.py", "test_hostile_paths.py", "test_hostile_objects.py",
-              "test_hostile_mirrors.py", "test_fs.py", "test_leftovers.py"]
-FORMATS = ["test_mutants_sample.py", "test_mutants_sample2.py", "test_mutants_formats.py", "test_formats.py",
+STORE_CORE = ["test_mutants_sample.py", "test_mutants_sample2.py", "test_mutants_store.py", "test_mutants_engine.py",
+              "test_mutants_misc.py", "test_mutants_misc_2.py", "test_mutants_misc_3.py", "test_mutants_misc_4.py",
+              "test_direct.py", "test_uri.py", "test_local.py", "test_store.py", "test_failover.py",
+              "test_hostile_paths.py", "test_hostile_objects.py", "test_hostile_mirrors.py", "test_fs.py",
+              "test_leftovers.py"]
+FORMATS = ["test_mutants_sample.py", "test_mutants_sample2.py", "test_mutants_formats.py", "test_mutants_formats_2.py",
+           "test_mutants_formats_3.py", "test_mutants_formats_4.py", "test_formats.py",
            "test_hostile_objects.py", "test_add.py", "test_conventions_probe.py", "test_conventions_units.py",
            "test_catalog.py", "test_drivers.py", "test_arrays.py", "test_legacy.py", "test_adapters.py",
            "test_conventions_bridges.py", "test_export.py"]
-_HTTP = ["test_kachery.py", "test_stubs.py", "test_download.py"]
-_PACKED = ["test_packed.py"]
-BY_MODULE = {"serve": ["test_serve.py", "test_serve_load.py", "test_publish.py"], "safeopen": ["test_serve.py"],
-             "download": ["test_download.py", "test_kachery.py", "test_cli.py"], "kachery": _HTTP,
-             "kachery_keys": _HTTP, "remote_http": _HTTP, "partial": ["test_download.py"],
-             "origin": ["test_download.py", "test_cli.py"], "origins": ["test_download.py", "test_cli.py"],
+_HTTP = ["test_kachery.py", "test_stubs.py", "test_download.py", "test_mutants_http.py", "test_mutants_http_2.py"]
+_PACKED = ["test_packed.py", "test_mutants_pack.py", "test_mutants_pack_2.py", "test_mutants_pack_3.py",
+           "test_mutants_pack_4.py", "test_mutants_pack_5.py"]
+BY_MODULE = {"serve": ["test_serve.py", "test_serve_load.py", "test_publish.py", *_PACKED[1:]],
+             "safeopen": ["test_serve.py", *_PACKED[1:]],
+             "download": ["test_cli.py", *_HTTP], "kachery": _HTTP,
+             "kachery_keys": _HTTP, "remote_http": _HTTP, "partial": _HTTP,
+             "origin": ["test_cli.py", *_HTTP], "origins": ["test_cli.py", *_HTTP],
              "pack": _PACKED, "packed": _PACKED, "packplan": _PACKED, "packindex": _PACKED, "pco": _PACKED,
-             "deadline": ["test_hostile_deadline.py"], "mirror": ["test_hostile_deadline.py"],
+             "deadline": ["test_hostile_deadline.py", *_HTTP[3:]], "mirror": ["test_hostile_deadline.py"],
              "config": ["test_cli_errors.py", "test_cli.py"], "ingest": ["test_add.py", "test_cli.py"],
              "blocks": ["test_arrays.py", "test_perf_paths.py"], "writeback": ["test_perf_paths.py"],
              "engine": ["test_perf_paths.py", "test_arrays.py", "test_hostile_deadline.py"],
