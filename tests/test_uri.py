@@ -47,6 +47,8 @@ def test_parts():
     (f"sha1://{H}?chunkOf={M}~9~5", "greater than start"),
     (f"sha1dir://{H}.d", "needs a path"),
     ("", "expected 'sha1://"),
+    (f"sha1://{H}/x?location=/a/x&location=/b/x", "location= is given twice"),
+    (f"sha1://{H}/x?location=/a/x&manifest={M}&location=/b/x", "location= is given twice"),
 ])
 def test_rejects_with_reason(uri, why):
     with pytest.raises(ValueError) as err:

@@ -113,6 +113,8 @@ def _split_location(query: str, uri: str) -> tuple[str, str | None]:
     if not m:
         return query, None
     rest = query[m.end():]
+    if re.search(r"&location=", rest):
+        raise InvalidURI(f"invalid URI {uri!r}: location= is given twice")
     nxt = re.search(r"&(?:manifest|chunkOf|label)=", rest)
     location = rest[:nxt.start()] if nxt else rest
     if not location.startswith("/"):
