@@ -264,3 +264,14 @@ def test_answers_name_their_content(served, tmp_path):
     assert status == 200 and body == b"sources: {}\n"
     assert b"\r\nContent-Type: text/yaml; charset=utf-8\r\n" in head
     assert b"\r\nCache-Control: no-cache\r\n" in head + b"\r\n"
+
+
+@pytest.mark.parametrize("site", ['{"catalogs": "catalog.yaml"}', '["catalog.yaml"]', '{"catalogs": {"c": 1}}', "7"])
+def test_a_site_file_of_the_wrong_shape_serves_no_file_at_root(tmp_path, site):
+    from intake_npx2020.store.serve import SITE_FILE, _site
+
+    (tmp_path / SITE_FILE).write_text(site)
+    for name in ("c", "a", "catalog.yaml"):
+        (tmp_path / name).write_text("secret")
+    got = _site(tmp_path)
+    assert not got.get("site_files"), got  # a string's letters are never names of served files

@@ -282,8 +282,12 @@ def _site(root: Path) -> dict:
         site = json.loads((root / SITE_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(site, dict):
+        return {}
     safe = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
-    files = frozenset(c for c in site.get("catalogs", ()) if isinstance(c, str) and safe.fullmatch(c))
+    listed = site.get("catalogs")  # a list of names; a string would be read as its letters
+    listed = listed if isinstance(listed, list) else []
+    files = frozenset(c for c in listed if isinstance(c, str) and safe.fullmatch(c))
     mirror = site.get("mirror")
     mirror = mirror if isinstance(mirror, str) and safe.fullmatch(mirror) and "/" not in mirror else ""
     if mirror and (not (root / mirror).is_dir() or (root / mirror).is_symlink()):
