@@ -186,3 +186,12 @@ def write_catalog(path: Path, sources: dict) -> Path:
 
     path.write_text(yaml.safe_dump({"metadata": {"version": 1}, "sources": sources}, sort_keys=False))
     return path
+
+
+def raises_text(exc, fn, *args, **kw) -> str:
+    """The message of the ``exc`` that ``fn(*args, **kw)`` must raise (the test fails if it does not)."""
+    import pytest
+
+    with pytest.raises(exc) as info:
+        fn(*args, **kw)
+    return str(info.value)

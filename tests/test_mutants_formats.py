@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 from helpers import npy_uri, put_file
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import IntegrityError, InvalidArgument, InvalidObject
 from intake_npx2020.formats import Bin1Recording, read_drift, read_sorting
@@ -23,12 +24,6 @@ from intake_npx2020.formats.objects import leaves, load_object
 from intake_npx2020.store import get_store
 
 H = "bc5616a9fa4bfe7a4c1e0a6c9ad3e6fb2a8b0e21"
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 def _npy(arr) -> bytes:

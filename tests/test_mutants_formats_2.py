@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import InvalidInputFile, InvalidObject, MissingExtra
 
@@ -23,12 +24,6 @@ try:
 except ImportError:  # the [probe] extra
     probeinterface = None
 needs_probeinterface = pytest.mark.skipif(probeinterface is None, reason="probeinterface is not installed")
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 # == probegeom: tables of x, y ============================================================================

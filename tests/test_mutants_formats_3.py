@@ -12,17 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import raises_text as _raises
 from authoring_data import OE_STREAM, write_openephys
 
 from intake_npx2020.errors import InvalidInputFile
 
 probeinterface = pytest.importorskip("probeinterface")
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 def _edit(rec_dir: Path, fn) -> None:

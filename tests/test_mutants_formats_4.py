@@ -11,16 +11,11 @@ import io
 
 import numpy as np
 import pytest
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import InvalidObject
 
 h5py = pytest.importorskip("h5py")
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 def _h5(build) -> bytes:

@@ -16,15 +16,10 @@ import pytest
 import requests
 import stubs
 from helpers import FaultServer
+from helpers import raises_text as _raises
 
 from intake_npx2020.store import deadline as dl_mod
 from intake_npx2020.store.deadline import Deadline, session
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 @pytest.fixture(autouse=True)

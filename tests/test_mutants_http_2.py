@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from helpers import FaultServer, random_bytes, sha1
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import (
     ContentNotFound,
@@ -23,12 +24,6 @@ from intake_npx2020.errors import (
 from intake_npx2020.store import download as dl
 from intake_npx2020.store.mirror import Body, PermanentError, TransientError
 from intake_npx2020.store.partial import Partial
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 @pytest.fixture(autouse=True)

@@ -13,16 +13,11 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import ConfigError
 from intake_npx2020.store import config
 from intake_npx2020.store.config import StoreConfig, parse_size, setting_value
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 # == config: sizes ============================================================================================

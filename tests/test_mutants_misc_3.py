@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import FaultServer, put_file, random_bytes, sha1
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import ConfigError, IntegrityError
 from intake_npx2020.store import Store, get_store
@@ -20,12 +21,6 @@ from intake_npx2020.store.config import StoreConfig
 from intake_npx2020.store.ingest import add_file, put_bytes
 from intake_npx2020.store.local import OwnStore, blob_relpath
 from intake_npx2020.store.manifest import Manifest
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ in, the JSON decoder's reason in a manifest error.
 
 from __future__ import annotations
 
-import pytest
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import InvalidObject, InvalidURI
 from intake_npx2020.store.manifest import Manifest
@@ -14,12 +14,6 @@ from intake_npx2020.store.uri import ContentURI, format_uri, parse_uri
 
 H = "0123456789abcdef0123456789abcdef01234567"
 M = "89abcdef0123456789abcdef0123456789abcdef"
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 def test_blank_manifest_is_refused_not_ignored():

@@ -22,6 +22,7 @@ import pytest
 import stubs
 from authoring_data import OE_STREAM, write_openephys, write_phy, write_spikeglx
 from helpers import FaultServer, put_file, random_bytes, sha1
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import (
     ConfigError,
@@ -38,12 +39,6 @@ try:
 except ImportError:  # the [probe] extra
     probeinterface = None
 needs_probeinterface = pytest.mark.skipif(probeinterface is None, reason="probeinterface is not installed")
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 # == formats: SpikeGLX ====================================================================================

@@ -10,14 +10,9 @@ from __future__ import annotations
 import pytest
 import stubs
 from helpers import FaultServer, put_file, random_bytes, sha1, write_blob
+from helpers import raises_text as _raises
 
 from intake_npx2020.errors import ContentNotFound
-
-
-def _raises(exc, fn, *args, **kw) -> str:
-    with pytest.raises(exc) as info:
-        fn(*args, **kw)
-    return str(info.value)
 
 
 # == store: origins ========================================================================================
