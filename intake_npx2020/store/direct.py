@@ -8,7 +8,7 @@ page-aligned buffer per thread (or straight from ``data`` when it is page-aligne
 are: :mod:`.buffers`) into a second descriptor of the file opened with ``O_DIRECT`` (whole 4 kB blocks; the tail
 goes through the page cache), and says so. Where ``O_DIRECT`` does not exist or the file system refuses it
 (tmpfs, some network file systems), it writes nothing and returns ``False``: the caller writes normally.
-The file is still ``fsync`` ed before its rename (``OwnStore.commit``): ``O_DIRECT`` bypasses the page cache, not
+The file is still ``fsync`` ed before its rename (``OwnStore.put``): ``O_DIRECT`` bypasses the page cache, not
 the disk's own cache.
 """
 
@@ -21,9 +21,10 @@ import threading
 
 import numpy as np
 
+from .buffers import ALIGN  # block size every O_DIRECT file system accepts (offsets, lengths, addresses)
+
 __all__ = ["write_direct", "ALIGN", "BOUNCE"]
 
-ALIGN = 4096            # block size every O_DIRECT file system accepts (offsets, lengths, buffer addresses)
 BOUNCE = 4 << 20        # bytes per write through the aligned buffer
 _FLAG = getattr(os, "O_DIRECT", 0)
 _local = threading.local()
@@ -84,7 +85,7 @@ def _copy_through(dfd: int, src: memoryview, dev: int) -> bool:
     aligned = np.frombuffer(src, dtype=np.uint8).ctypes.data % ALIGN == 0
     bounce = None if aligned else _bounce()
     step = len(src) if aligned else BOUNCE  # an aligned source goes to the disk in one write, with no copy
-    for a in range(0, len(src), max(step, 1)):
+    for a in range(0, len(src), step):
         n = min(step, len(src) - a)
         if bounce is not None:
             bounce[:n] = src[a:a + n]

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import InvalidArgument, StoreFullError
 from .capacity import CacheTally, cached_blobs
 from .direct import write_direct
-from .tmpfiles import Leftover, TempArea, TmpEntry
+from .tmpfiles import Leftover, TempArea
 from .uri import check_sha1
 
 __all__ = ["OwnStore", "ReadRoot", "blob_relpath"]
