@@ -17,20 +17,19 @@ BOUNDS = [0, 1_300_000, 2_000_000, 2_500_000]
 
 
 def _chunks_only(tmp_path, seed=1):
-    """A file served by a mirror as its manifest and chunk blobs only (no whole blob)."""
+    """A file served by a mirror as its manifest and chunk blobs only (no whole blob), and its manifest."""
     data = random_bytes(BOUNDS[-1], seed=seed)
     root = tmp_path / "mirror"
     uri = put_file(root, data, BOUNDS, whole=False, chunks=True)
-    return root, data, uri
+    return root, data, uri, Manifest.from_bytes((root / blob_relpath(uri.split("manifest=")[1])).read_bytes())
 
 
 def test_streaming_reads_chunk_blobs_when_the_mirror_has_no_whole_file(tmp_path):
-    root, data, uri = _chunks_only(tmp_path)
+    root, data, uri, m = _chunks_only(tmp_path)
     srv = FaultServer(root)
     try:
         st = get_store({"mirrors": srv.url, "cache": False})
         assert bytes(st.read(uri, 1_000_000, 2_200_000)) == data[1_000_000:2_200_000]
-        m = st.manifest(uri.split("manifest=")[1])
         asked = {path for path, _, _ in srv.log}
         assert {"/" + blob_relpath(c.sha1) for c in m.chunks} <= asked
     finally:
@@ -38,8 +37,7 @@ def test_streaming_reads_chunk_blobs_when_the_mirror_has_no_whole_file(tmp_path)
 
 
 def test_streaming_chunk_blob_of_the_wrong_length_is_refused_with_both_lengths(tmp_path):
-    root, data, uri = _chunks_only(tmp_path, seed=2)
-    m = Manifest.from_bytes((root / blob_relpath(uri.split("manifest=")[1])).read_bytes())
+    root, data, uri, m = _chunks_only(tmp_path, seed=2)
     c = m.chunks[1]
     (root / blob_relpath(c.sha1)).write_bytes(data[c.start:c.end] + b"xyz")
     srv = FaultServer(root)
@@ -53,14 +51,12 @@ def test_streaming_chunk_blob_of_the_wrong_length_is_refused_with_both_lengths(t
 
 
 def test_streaming_fetch_error_names_the_uri_and_the_range(tmp_path):
-    root, data, uri = _chunks_only(tmp_path, seed=3)
-    m = Manifest.from_bytes((root / blob_relpath(uri.split("manifest=")[1])).read_bytes())
+    root, data, uri, m = _chunks_only(tmp_path, seed=3)
     c = m.chunks[0]
     srv = FaultServer(root)
     try:
         st = get_store({"mirrors": srv.url, "cache": False, "retries": 1, "timeout": 2})
-        st.manifest(m_sha1 := uri.split("manifest=")[1])
-        assert m_sha1
+        st.manifest(uri.split("manifest=")[1])  # fetched before the mirror starts failing
         srv.plan = ["500"] * 20
         with pytest.raises(FetchError) as err:
             st.read(uri, 0, 10)
@@ -105,7 +101,7 @@ def test_content_not_found_lists_every_local_store_and_mirror(tmp_path):
 
 
 def test_fetch_with_progress_shows_a_bar_and_without_stays_quiet(tmp_path, capsys):
-    root, data, uri = _chunks_only(tmp_path, seed=6)
+    root, data, uri, _ = _chunks_only(tmp_path, seed=6)
     srv = FaultServer(root)
     try:
         st = get_store({"mirrors": srv.url})
