@@ -810,22 +810,26 @@ def test_an_unreachable_service_is_transient_and_says_why(monkeypatch):
         f"kachery-cloud gateway {url}/api/gateway unreachable (connection refused)"
 
 
+def _trickle(steps: int):
+    """A stub route that promises 100 bytes and sends one space every 0.1 s, ``steps`` times."""
+    def route(h, method, path, query, body):
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(steps):
+            h.wfile.write(b" ")
+            h.wfile.flush()
+            time.sleep(0.1)
+    return route
+
+
 def test_a_trickling_service_is_cut_off_after_twice_its_timeout(services):
     from intake_npx2020.store.kachery import find_gateway
     from intake_npx2020.store.mirror import TransientError
 
     gw, _ = services
 
-    def trickle(h, method, path, query, body):
-        h.send_response(200)
-        h.send_header("Content-Length", "100")
-        h.end_headers()
-        for _ in range(50):
-            h.wfile.write(b" ")
-            h.wfile.flush()
-            time.sleep(0.1)
-
-    gw._route = trickle
+    gw._route = _trickle(50)
     t = time.monotonic()
     msg = _raises(TransientError, find_gateway, KH, timeout=1.2)
     took = time.monotonic() - t
@@ -1002,16 +1006,7 @@ def test_a_lookup_that_cannot_connect_gives_up_after_its_timeout(full_backlog, m
 def test_remote_lookups_use_the_remotes_own_timeout(services):
     gw, k2 = services
 
-    def trickle(h, method, path, query, body):
-        h.send_response(200)
-        h.send_header("Content-Length", "100")
-        h.end_headers()
-        for _ in range(30):
-            h.wfile.write(b" ")
-            h.wfile.flush()
-            time.sleep(0.1)
-
-    gw._route = trickle
+    gw._route = _trickle(30)
     k2.answers[KH] = k2.found()
     t = time.monotonic()
     assert _remote(0.3).size(KH) == len(KDATA)  # the gateway given up after 2 x 0.3 s; kachery 2 then asked
