@@ -208,6 +208,71 @@ def test_a_chunk_a_reader_holds_is_never_overwritten_by_a_later_fetch(blob, tmp_
     assert bytes(view) == data[big[0].start + 100:big[0].start + 200]
 
 
+def test_a_shortage_asks_the_holders_first_and_takes_what_they_let_go():
+    held: list = []
+    calls: list[int] = []
+    box: dict = {}
+
+    def shortage():
+        calls.append(len(held))
+        while held:
+            box["pool"].retire(held.pop())
+
+    pool = box["pool"] = BufferPool(keep=4, shortage=shortage)
+    held.append(pool.get(LARGE))  # nothing retired, nothing held: asked, then a fresh buffer
+    assert calls == [0] and pool.reused == 0
+    addr = _address(held[0])
+    again = pool.get(LARGE)  # the holder is asked, lets go, and its buffer is taken
+    assert calls == [0, 1] and pool.reused == 1 and _address(again) == addr
+    fresh = pool.get(LARGE)  # asked again, has nothing: a fresh buffer
+    assert calls == [0, 1, 0] and pool.reused == 1 and _address(fresh) != addr
+    pool.retire(fresh)
+    del fresh
+    assert _address(pool.get(LARGE)) and calls == [0, 1, 0] and pool.reused == 2  # a retired one fits
+
+
+def test_idle_recent_chunks_are_let_go_unless_used_lately_or_busy(monkeypatch):
+    import time
+
+    from intake_npx2020.store import recent
+
+    busy = [False]
+    r = RecentChunks(4, busy=lambda: busy[0])
+    r.put("a", b"1")
+    t = time.monotonic()
+    assert not r.release_if_idle(t + recent.IDLE / 2) and r.get("a") == b"1"  # used a moment ago
+    busy[0] = True
+    assert not r.release_if_idle(time.monotonic() + recent.IDLE + 1) and "a" in r  # its store is fetching
+    busy[0] = False
+    for use in (lambda: r.get("zz"), lambda: "zz" in r, lambda: r.put("b", b"2")):  # a miss counts as a use
+        monkeypatch.setattr(recent, "IDLE", 0.2)
+        use()
+        assert not r.release_if_idle() and len(r) >= 1
+        time.sleep(0.25)
+        assert r.release_if_idle() and len(r) == 0 and r.get("a") is None
+        assert not r.release_if_idle(time.monotonic() + 5)  # nothing left to let go
+        r.put("a", b"1")
+
+
+def test_a_store_that_is_done_gives_its_chunks_memory_to_the_next(blob, serve_process, monkeypatch):
+    from intake_npx2020.store import buffers, get_store, recent
+
+    root, data, uri = blob
+    base = serve_process(root)
+    one = get_store({"mirrors": [base], "cache": False, "parallel": 2, "retries": 2})
+    for a in range(0, len(data), 3_000_000):
+        assert bytes(one.read(uri, a, a + 3_000_000)) == data[a:a + 3_000_000]
+    kept = len(one._recent)
+    assert kept >= 2
+    monkeypatch.setattr(recent, "IDLE", 0.0)  # the first store has not been read from "for a while"
+    monkeypatch.setattr(buffers._POOL, "_retired", __import__("collections").deque(maxlen=buffers.KEEP))
+    before = buffers._POOL.reused
+    two = get_store({"mirrors": [base], "cache": False, "parallel": 3, "retries": 2})
+    assert bytes(two.read(uri, 0, len(data))) == data
+    assert len(one._recent) == 0 and buffers._POOL.reused > before  # let go, and its buffers taken
+    assert bytes(one.read(uri, 5_000_000, 9_000_000)) == data[5_000_000:9_000_000]  # fetched again when read
+
+
 # -- write-behind ----------------------------------------------------------------------------------------------
 class _SlowOwn:
     """An OwnStore stand-in whose writes wait for a gate (or fail)."""

@@ -1,12 +1,16 @@
 """Memory for response bodies: page-aligned numpy memory, reused once nothing refers to it any more.
 
 A cold pass receives every byte into a buffer (the buffer is kept: it is the verified chunk that readers slice and
-the write-behind writes). A fresh buffer costs its page faults: the kernel zeroes every page on first touch, about
-0.15–0.3 s of CPU per 1.39 GB on the 2-core VM, as much as a fifth of the cost of a streamed pass. So the buffers of
-chunks that have left the store's memory (:meth:`BufferPool.retire`) are handed out again, but only once nothing
-refers to them: the numpy array is the base of every view and memoryview ever made of it, so its reference count
+the write-behind writes). A fresh buffer costs its page faults: the kernel zeroes every page on first touch, and on a VM
+whose host takes freed memory back (as on the 2-core VM of the benchmarks) that runs at about 0.5 GB/s, a quarter of
+the CPU of a streamed pass when a fifth of its chunks land in fresh memory. So the buffers of chunks that have left
+the store's memory (:meth:`BufferPool.retire`) are handed out again, but only once nothing refers to them: the numpy array is the base of every view and memoryview ever made of it, so its reference count
 says whether any reader, future or pending write still holds a byte of it (CPython's reference counts; where there
 are none, every buffer is fresh). Buffers are page-aligned so that :mod:`.direct` writes them without a copy.
+
+When no retired buffer fits, the pool first asks the holders registered with :func:`on_shortage` (the recent chunks
+of stores nobody has read from for a while: :mod:`.recent`) to let theirs go, so a pass of a new store reuses the
+memory of a store whose pass has ended instead of faulting in its own.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["receive_buffer", "retire", "copy_into", "BufferPool", "LARGE", "ALIGN"]
+__all__ = ["receive_buffer", "retire", "copy_into", "on_shortage", "BufferPool", "LARGE", "ALIGN", "KEEP"]
 
 LARGE = 1 << 20  # bytes from which a body gets numpy memory
 ALIGN = 4096  # buffer addresses are multiples of this (O_DIRECT writes need it)
+#: retired buffers kept for reuse, at most: what a pass of one store holds at once (recent chunks, fetches under
+#: way, chunks waiting for their write), so a steady pass allocates nothing
+KEEP = 16
 
 
 def _aligned(n: int) -> np.ndarray:
@@ -42,17 +49,25 @@ def _unreferenced_count() -> int | None:
 
 
 class BufferPool:
-    """Buffers of large bodies; at most ``keep`` retired ones wait for reuse (the oldest are let go first)."""
+    """Buffers of large bodies; at most ``keep`` retired ones wait for reuse (the oldest are let go first).
 
-    def __init__(self, keep: int = 8):
+    ``shortage`` is called (without arguments) when no retired buffer fits, before a fresh one is made: it may
+    :meth:`retire` buffers, which are then taken.
+    """
+
+    def __init__(self, keep: int = KEEP, shortage=None):
         self._retired: deque[np.ndarray] = deque(maxlen=keep)
         self._lock = threading.Lock()
         self._free_count = _unreferenced_count()
+        self._shortage = shortage
         self.reused = 0
 
     def get(self, n: int) -> memoryview:
         """A page-aligned writable buffer of ``n`` bytes (format ``"B"``), contents undefined."""
         arr = self._take(n)
+        if arr is None and self._shortage is not None:
+            self._shortage()
+            arr = self._take(n)
         return memoryview(arr if arr is not None else _aligned(n))
 
     def _take(self, n: int) -> np.ndarray | None:
@@ -76,7 +91,23 @@ class BufferPool:
                 self._retired.append(arr)
 
 
-_POOL = BufferPool()
+_HOLDERS: list = []  # callables that let go of memory on a shortage (see on_shortage)
+
+
+def _release_held() -> None:
+    for release in list(_HOLDERS):
+        release()
+
+
+_POOL = BufferPool(shortage=_release_held)
+
+
+def on_shortage(release) -> None:
+    """Call ``release()`` when the pool has no buffer to reuse: it may :func:`retire` buffers it holds.
+
+    ``release`` is kept for the life of the process (pass a function holding only weak references).
+    """
+    _HOLDERS.append(release)
 
 
 def receive_buffer(n: int) -> bytearray | memoryview:

@@ -72,7 +72,8 @@ class Store:
         self._manifests: dict[str, Manifest] = {}
         self._inflight: dict[str, Future] = {}
         # the last verified chunks fetched: the read-ahead and a chunk straddled by two windows (streaming: twice)
-        self._recent = RecentChunks((1 if self.config.cache else 2) * self.config.parallel + 2)
+        self._recent = RecentChunks((1 if self.config.cache else 2) * self.config.parallel + 2,
+                                    busy=lambda: bool(self._inflight))
         self._last_chunk: dict[str, int] = {}  # file sha1 -> last manifest chunk read remotely (read-ahead)
         self._ahead: weakref.WeakSet[Future] = weakref.WeakSet()  # read-ahead submitted, for flush()
         self._lock = threading.Lock()
