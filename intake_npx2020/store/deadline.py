@@ -2,7 +2,7 @@
 
 ``requests`` timeouts bound each socket operation, not the request: a server that trickles one byte per
 ``timeout`` keeps a read alive for ever. Here every request runs under a :class:`Deadline`; the connections of
-:func:`session` report their socket to it before reading the response, and a watcher thread shuts that socket
+:func:`session` report their socket to it before reading the response, and the process's one watcher thread shuts that socket
 down when the deadline passes, which wakes a blocked header or body read at once. Connecting is bounded by
 the connect timeout, which callers set to at most the time left.
 """
@@ -10,6 +10,7 @@ the connect timeout, which callers set to at most the time left.
 from __future__ import annotations
 
 import functools
+import heapq
 import os
 import socket
 import threading
@@ -27,6 +28,55 @@ def _shutdown(sock) -> None:
         pass
 
 
+class _Watcher:
+    """One daemon thread per process shutting down the sockets of every :class:`Deadline` that passes.
+
+    A thread per request cost a thread start and its switches on every chunk fetched; this one sleeps until the
+    earliest deadline. Entries whose deadline moved later (:meth:`Deadline.extend_to`) are pushed again; stale ones
+    and those of requests that ended are skipped when they come up.
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._count = 0
+        self._started = False
+
+    def add(self, dl: "Deadline") -> None:
+        """Watch ``dl`` until it is done; call with :attr:`cond` held."""
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._run, name="npx2020-deadline", daemon=True).start()
+        self._count += 1
+        heapq.heappush(self._heap, (dl.deadline, self._count, dl))
+        self.cond.notify()
+
+    def _run(self) -> None:
+        with self.cond:
+            while True:
+                while self._heap and (self._heap[0][2].done or self._heap[0][0] != self._heap[0][2].deadline):
+                    heapq.heappop(self._heap)  # ended, or moved later (pushed again)
+                if not self._heap:
+                    self.cond.wait()
+                    continue
+                left = self._heap[0][0] - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)[2].fire()
+
+
+_watcher = _Watcher()
+
+
+def _after_fork() -> None:  # the child has no watcher thread, and the parent's lock may have been held
+    global _watcher
+    _watcher = _Watcher()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 class Deadline:
     """Context manager: a request started inside it (in this thread) is cut off ``seconds`` from now.
 
@@ -40,21 +90,22 @@ class Deadline:
         self.start = time.monotonic()
         self.deadline = self.start + seconds
         self.fired = False
+        self.done = False
+        self._watched = False
         self._socks: list = []
-        self._done = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._watch, name="npx2020-deadline", daemon=True)
 
     def __enter__(self) -> "Deadline":
         _local.deadline = self
-        self._thread.start()
+        with _watcher.cond:
+            self._watched = True
+            _watcher.add(self)
         return self
 
     def __exit__(self, *exc) -> None:
         _local.deadline = None
-        with self._cond:
-            self._done = True
-            self._cond.notify()
+        with _watcher.cond:  # after this, the watcher never shuts a socket of this request down
+            self.done = True
+            self._socks.clear()
 
     def remaining(self) -> float:
         """Seconds left (0 once passed)."""
@@ -65,26 +116,27 @@ class Deadline:
 
     def extend_to(self, seconds_from_start: float) -> None:
         """Move the deadline to ``seconds_from_start`` after the start, if that is later."""
-        with self._cond:
-            self.deadline = max(self.deadline, self.start + seconds_from_start)
+        with _watcher.cond:
+            later = self.start + seconds_from_start
+            if later > self.deadline:
+                self.deadline = later
+                if self._watched and not self.done and not self.fired:
+                    _watcher.add(self)
 
     def watch(self, sock) -> None:
         """Shut ``sock`` down when the deadline passes (at once if it already has)."""
-        with self._cond:
+        with _watcher.cond:
+            if self.done:
+                return
             self._socks.append(sock)
             if self.fired:
                 _shutdown(sock)
 
-    def _watch(self) -> None:
-        with self._cond:
-            while not self._done:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
-                    self.fired = True
-                    for s in self._socks:
-                        _shutdown(s)
-                    return
-                self._cond.wait(left)
+    def fire(self) -> None:
+        """The deadline passed: shut every watched socket down (called by the watcher, its lock held)."""
+        self.fired = True
+        for s in self._socks:
+            _shutdown(s)
 
 
 def _report(sock) -> None:
