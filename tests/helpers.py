@@ -195,3 +195,11 @@ def raises_text(exc, fn, *args, **kw) -> str:
     with pytest.raises(exc) as info:
         fn(*args, **kw)
     return str(info.value)
+
+
+def cut_off_after(sock, limit: float = 3.0) -> float:
+    """Seconds until ``sock`` reads end-of-stream (it was shut down); fails if that takes over ``limit``."""
+    sock.settimeout(limit)
+    t = time.monotonic()
+    assert sock.recv(10) == b""
+    return time.monotonic() - t

@@ -6,16 +6,9 @@ import threading
 import time
 
 import pytest
+from helpers import cut_off_after
 
 from intake_npx2020.store.deadline import Deadline
-
-
-def _cut_off_within(sock, limit: float) -> float:
-    """Seconds until ``sock`` reads EOF (its deadline shut it down), failing after ``limit``."""
-    sock.settimeout(limit)
-    t = time.monotonic()
-    assert sock.recv(10) == b""
-    return time.monotonic() - t
 
 
 def _still_open(sock, wait: float) -> bool:
@@ -67,9 +60,9 @@ def test_each_deadline_fires_at_its_own_time_earliest_first():
     try:
         for t in threads:
             t.start()
-        assert 0.1 < _cut_off_within(pairs[1][0], 3) and made["early"].fired
+        assert 0.1 < cut_off_after(pairs[1][0], 3) and made["early"].fired
         assert not made["late"].fired and _still_open(pairs[0][0], 0.3)
-        assert _cut_off_within(pairs[0][0], 3) < 2.5 and made["late"].fired
+        assert cut_off_after(pairs[0][0], 3) < 2.5 and made["late"].fired
         assert _still_open(pairs[2][0], 0.3) and not made["ended"].fired  # its request ended in time
     finally:
         release.set()
@@ -89,7 +82,7 @@ def test_a_deadline_moved_later_fires_at_the_new_time_only():
             d.extend_to(0.5)  # earlier than the new one: no change
             t = time.monotonic()
             assert _still_open(a, 0.5) and not d.fired
-            _cut_off_within(a, 3)
+            cut_off_after(a, 3)
             assert 0.75 <= time.monotonic() - t + 0.2 and d.fired
     finally:
         a.close()

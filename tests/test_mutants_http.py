@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 import stubs
-from helpers import FaultServer
+from helpers import FaultServer, cut_off_after
 from helpers import raises_text as _raises
 
 from intake_npx2020.store import deadline as dl_mod
@@ -40,14 +40,6 @@ class _Scripted(stubs.base.StubBase):
 
 # == deadline ===============================================================================================
 
-def _cut_off_after(sock, limit: float = 3.0) -> float:
-    """Seconds until ``sock`` reads end-of-stream (it was shut down); fails if that takes over ``limit``."""
-    sock.settimeout(limit)
-    t = time.monotonic()
-    assert sock.recv(10) == b""
-    return time.monotonic() - t
-
-
 def test_deadline_counts_from_its_creation_and_only_moves_later():
     d = Deadline(5.0)
     assert 4.5 < d.remaining() <= 5.0
@@ -68,13 +60,13 @@ def test_deadline_shuts_a_watched_socket_down_when_it_passes_not_before():
             with pytest.raises(socket.timeout):  # still open before the deadline
                 a.recv(10)
             assert d.fired is False
-            waited = _cut_off_after(a)
+            waited = cut_off_after(a)
             assert d.fired is True
             assert 0.1 <= waited < 2.5
             late, other = socket.socketpair()
             try:
                 d.watch(late)  # watched after it fired: shut down at once
-                assert _cut_off_after(late, 1.0) < 0.5
+                assert cut_off_after(late, 1.0) < 0.5
             finally:
                 late.close()
                 other.close()
