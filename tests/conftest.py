@@ -76,3 +76,20 @@ def recording(tmp_path):
     data = raw.tobytes()
     uri = put_file(tmp_path / "own-store", data, irregular_bounds(len(data), seed=5, lo=1_000_000, hi=9_000_000))
     return bin1_object(uri, 385, 90_000, CX_COLS), raw
+
+
+@pytest.fixture
+def socket_pair():
+    """A function making connected socket pairs ``(a, b)``; every pair made is closed after the test."""
+    import socket
+
+    made = []
+
+    def make():
+        made.append(socket.socketpair())
+        return made[-1]
+
+    yield make
+    for a, b in made:
+        a.close()
+        b.close()

@@ -5,7 +5,6 @@ import socket
 import threading
 import time
 
-import pytest
 from helpers import cut_off_after
 
 from intake_npx2020.store.deadline import Deadline
@@ -42,8 +41,8 @@ def test_many_requests_in_many_threads_share_one_watcher():
         t.join(10)
 
 
-def test_each_deadline_fires_at_its_own_time_earliest_first():
-    pairs = [socket.socketpair() for _ in range(3)]
+def test_each_deadline_fires_at_its_own_time_earliest_first(socket_pair):
+    pairs = [socket_pair() for _ in range(3)]
     release = threading.Event()
     made: dict[str, Deadline] = {}
 
@@ -68,40 +67,28 @@ def test_each_deadline_fires_at_its_own_time_earliest_first():
         release.set()
         for t in threads:
             t.join(10)
-        for a, b in pairs:
-            a.close()
-            b.close()
 
 
-def test_a_deadline_moved_later_fires_at_the_new_time_only():
-    a, b = socket.socketpair()
-    try:
-        with Deadline(0.2) as d:
-            d.watch(a)
-            d.extend_to(0.9)
-            d.extend_to(0.5)  # earlier than the new one: no change
-            t = time.monotonic()
-            assert _still_open(a, 0.5) and not d.fired
-            cut_off_after(a, 3)
-            assert 0.75 <= time.monotonic() - t + 0.2 and d.fired
-    finally:
-        a.close()
-        b.close()
-
-
-def test_a_deadline_never_entered_is_not_watched():
-    a, b = socket.socketpair()
-    try:
-        d = Deadline(0.1)
+def test_a_deadline_moved_later_fires_at_the_new_time_only(socket_pair):
+    a, _ = socket_pair()
+    with Deadline(0.2) as d:
         d.watch(a)
-        d.extend_to(0.2)
+        d.extend_to(0.9)
+        d.extend_to(0.5)  # earlier than the new one: no change
+        t = time.monotonic()
         assert _still_open(a, 0.5) and not d.fired
-    finally:
-        a.close()
-        b.close()
+        cut_off_after(a, 3)
+        assert 0.75 <= time.monotonic() - t + 0.2 and d.fired
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_deadline_never_entered_is_not_watched(socket_pair):
+    a, _ = socket_pair()
+    d = Deadline(0.1)
+    d.watch(a)
+    d.extend_to(0.2)
+    assert _still_open(a, 0.5) and not d.fired
+
+
 def test_a_forked_child_gets_its_own_watcher():
     with Deadline(30.0):  # the parent's watcher exists (and its lock may be held across the fork)
         pid = os.fork()
